@@ -1,0 +1,28 @@
+package chat
+
+import "errors"
+
+// Sentinel errors of the domain. The HTTP layer maps them to status codes in
+// one place with errors.Is; wrap them with context, never replace them.
+var (
+	// ErrRoomNotFound means the room is not one of the configured rooms.
+	ErrRoomNotFound = errors.New("chat: room not found")
+	// ErrMessageNotFound means no live message has that id in the room.
+	ErrMessageNotFound = errors.New("chat: message not found")
+	// ErrForbidden means the caller may not change that message.
+	ErrForbidden = errors.New("chat: forbidden")
+	// ErrEmptyText means the message text is empty after trimming.
+	ErrEmptyText = errors.New("chat: message text is empty")
+	// ErrTextTooLong means the message text is longer than MaxTextLen.
+	ErrTextTooLong = errors.New("chat: message text is too long")
+	// ErrInvalidText means the message text is not valid UTF-8 or holds
+	// control characters other than newline and tab.
+	ErrInvalidText = errors.New("chat: message text is not valid")
+	// ErrInvalidUser means the user name is empty, too long or not valid text.
+	ErrInvalidUser = errors.New("chat: user name is not valid")
+	// ErrInvalidClientID means the clientId is not a UUID.
+	ErrInvalidClientID = errors.New("chat: clientId is not valid")
+	// ErrConflict means concurrent writers kept winning the race for the next
+	// event id and the store gave up; the request may be retried.
+	ErrConflict = errors.New("chat: too many concurrent writers")
+)
