@@ -27,6 +27,9 @@ type Store interface {
 	// Messages returns a page of up to limit live messages of the room with
 	// id < before (before <= 0: the newest), newest first.
 	Messages(ctx context.Context, room string, before int64, limit int) (MessagePage, error)
+	// LastEventID returns the room's last event id (0 for a room with no
+	// events) with one strongly consistent read.
+	LastEventID(ctx context.Context, room string) (int64, error)
 	// EventsAfter returns up to limit events of the room with id > after, in
 	// id order, and the room's last event id (0 for a room with no events).
 	// A message deleted by its author leaves a tombstone: its event comes
