@@ -1,0 +1,100 @@
+# Developer entry points. `make help` lists the targets; others add theirs in the sections below.
+
+SHELL := /usr/bin/env bash
+GO ?= go
+# Packages to vet, test and benchmark.
+PKGS ?= ./...
+# Bound for the whole test run (integration tests start real Pushpin, DynamoDB Local, RIE, Chromium).
+TEST_TIMEOUT ?= 15m
+# Extra go test flags, e.g. TESTFLAGS='-run TestPushpin' or TESTFLAGS=-short (unit tests only).
+TESTFLAGS ?=
+
+.DEFAULT_GOAL := help
+
+## ---- tools --------------------------------------------------------------------------------------
+
+.PHONY: deps
+deps: ## Install Pushpin, Chromium, Java, DynamoDB Local and the Lambda RIE (idempotent, fast when present).
+	scripts/deps.sh
+
+## ---- checks -------------------------------------------------------------------------------------
+
+.PHONY: fmt
+fmt: ## Format the Go code in place.
+	gofmt -w $$(git ls-files --cached --others --exclude-standard '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet $(PKGS)
+
+.PHONY: test
+test: deps vet ## Vet, then run every test (unit and integration) once, uncached; ends with a summary line.
+	scripts/gotest.sh -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(PKGS)
+
+.PHONY: bench
+bench: deps ## Run the benchmarks.
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## ---- Lambda functions (owner: functions/httpapi engineer) ---------------------------------------
+
+# `sam build` runs build-<LogicalId> for every function with BuildMethod: makefile and ARTIFACTS_DIR
+# set; run by hand, each target writes .aws-sam/build/<LogicalId>/bootstrap, the layout `sam build`
+# leaves, so `make build` stands in for `sam build` on machines without the SAM CLI.
+BUILD_DIR ?= .aws-sam/build
+ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
+LAMBDA_FUNCTIONS := SendFunction HistoryFunction StreamFunction WebFunction
+
+.PHONY: build-SendFunction build-HistoryFunction build-StreamFunction build-WebFunction
+build-SendFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/send
+build-HistoryFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/history
+build-StreamFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/stream
+build-WebFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/web
+
+.PHONY: build
+build: $(addprefix build-,$(LAMBDA_FUNCTIONS)) ## Build every function's linux/arm64 bootstrap into .aws-sam/build/<LogicalId>/ (like `sam build`).
+
+.PHONY: sizes
+sizes: build ## Print each bootstrap's size, raw and gzipped (about what the deployment zip weighs).
+	@for f in $(LAMBDA_FUNCTIONS); do \
+		b=$(BUILD_DIR)/$$f/bootstrap; \
+		printf '  %-16s %6d KiB  (gzip %5d KiB)\n' $$f $$(( $$(stat -c %s $$b) / 1024 )) $$(( $$(gzip -9c $$b | wc -c) / 1024 )); \
+	done
+
+## ---- browser screenshots (owner: web front end engineer) ---------------------------------------
+
+.PHONY: screenshots
+screenshots: deps ## Run the browser tests' screenshot step; writes test-output/room-{desktop,phone}.png.
+	$(GO) test -count=1 -run 'TestScreenshots' ./internal/e2e/
+	cp test-output/room-desktop.png docs/screenshot-desktop.png
+
+## ---- local stack (owner: local stack engineer; cmd/devstack) -----------------------------------
+
+# Flags for cmd/devstack, e.g. DEVFLAGS=-bootstrap (real bootstraps under the Lambda RIE) or
+# DEVFLAGS='-pushpin-port 8999'. Settings come from the environment: API_KEYS, ADMIN_KEY, GRIP_SIG_KEY, ROOMS, ...
+DEVFLAGS ?=
+
+.PHONY: dev
+dev: deps ## The whole chat at http://localhost:7999 (Pushpin, edge stand-in, API emulator, DynamoDB Local). Ctrl-C stops all.
+	$(GO) build -o bin/devstack ./cmd/devstack
+	exec bin/devstack $(DEVFLAGS)
+
+.PHONY: invoke
+invoke: deps ## One function's real bootstrap under the Lambda RIE with an event: make invoke FN=send EVENT=event.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo 'usage: make invoke FN=send|history|stream|web EVENT=path/to/event.json' >&2; exit 2; }
+	$(GO) build -o bin/devstack ./cmd/devstack
+	exec bin/devstack invoke -fn $(FN) -event $(EVENT) $(DEVFLAGS)
+
+.PHONY: sam-local
+sam-local: deps ## With Docker + SAM CLI: sam build && sam local start-api on :3000, with DynamoDB Local, edge and Pushpin around it.
+	$(GO) build -o bin/devstack ./cmd/devstack
+	exec bin/devstack sam-local $(DEVFLAGS)
+
+## ---- help ---------------------------------------------------------------------------------------
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'

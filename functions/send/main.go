@@ -1,0 +1,25 @@
+// Command send is the send Lambda function: it wires the handler built by
+// app.NewSend behind the API Gateway HTTP API (payload 2.0) adapter.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/fanout-chat/serverless-chat/internal/app"
+)
+
+func main() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	handler, err := app.NewSend(context.Background(), os.Getenv)
+	if err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
+}

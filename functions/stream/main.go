@@ -1,0 +1,25 @@
+// Command stream is the stream Lambda function: it wires the handler built by
+// app.NewStream behind the API Gateway HTTP API (payload 2.0) adapter.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/fanout-chat/serverless-chat/internal/app"
+)
+
+func main() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	handler, err := app.NewStream(context.Background(), os.Getenv)
+	if err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
+}

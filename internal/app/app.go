@@ -1,0 +1,171 @@
+// Package app builds each Lambda function's HTTP handler from the
+// environment: configuration, the DynamoDB client, the store, the GRIP
+// publisher or verifier, the chat service and the handler. The Lambda mains
+// and the local API Gateway emulator both call it, so the emulator serves
+// exactly the handler that is deployed.
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/config"
+	"github.com/fanout-chat/serverless-chat/internal/dynamo"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/httpapi"
+)
+
+// Builder builds one function's handler from the environment (getenv is
+// os.Getenv in Lambda). It fails, with an error naming the variable, when
+// configuration is missing or malformed.
+type Builder func(ctx context.Context, getenv func(string) string) (http.Handler, error)
+
+// Builders returns the builder of each function this package wires, keyed
+// by its logical id in template.yaml.
+func Builders() map[string]Builder {
+	return map[string]Builder{
+		"SendFunction":    NewSend,
+		"HistoryFunction": NewHistory,
+		"StreamFunction":  NewStream,
+	}
+}
+
+// NewSend builds the send function's handler.
+func NewSend(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+	cfg, err := load(getenv, config.Config.RequireSend)
+	if err != nil {
+		return nil, fmt.Errorf("send function: %w", err)
+	}
+	log := slog.Default()
+	store, err := newStore(ctx, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("send function: %w", err)
+	}
+	pub, err := grip.NewPublisher(cfg.Publish, grip.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("send function: %w", err)
+	}
+	svc, err := chat.NewService(store, pub, cfg.Rooms, chat.WithLogger(log), chat.WithProfanityFilter(cfg.ProfanityFilter))
+	if err != nil {
+		return nil, fmt.Errorf("send function: %w", err)
+	}
+	return httpapi.NewSendHandler(svc, httpapi.Auth{APIKeys: cfg.APIKeys, AdminKey: cfg.AdminKey}, httpapi.WithLogger(log)), nil
+}
+
+// NewHistory builds the history function's handler. It needs no GRIP
+// setting.
+func NewHistory(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+	cfg, err := load(getenv, config.Config.RequireHistory)
+	if err != nil {
+		return nil, fmt.Errorf("history function: %w", err)
+	}
+	log := slog.Default()
+	store, err := newStore(ctx, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("history function: %w", err)
+	}
+	svc, err := chat.NewService(store, nil, cfg.Rooms, chat.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("history function: %w", err)
+	}
+	return httpapi.NewHistoryHandler(svc, httpapi.WithLogger(log)), nil
+}
+
+// NewStream builds the stream function's handler. It verifies Grip-Sig but
+// never publishes.
+func NewStream(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+	cfg, err := load(getenv, config.Config.RequireStream)
+	if err != nil {
+		return nil, fmt.Errorf("stream function: %w", err)
+	}
+	log := slog.Default()
+	verifier, err := grip.NewVerifier(grip.VerifierConfig{Key: cfg.GripVerifyKey, Issuer: cfg.GripVerifyIss})
+	if err != nil {
+		return nil, fmt.Errorf("stream function: %s: %w", config.EnvGripVerifyKey, err)
+	}
+	if cfg.GripVerifyIss == "" && bytes.HasPrefix(cfg.GripVerifyKey, []byte("-----BEGIN")) {
+		// Fanout signs every customer's requests with the same key pair; only
+		// the issuer tells this service's requests from another's.
+		log.WarnContext(ctx, "Grip-Sig issuer is not checked: set FASTLY_SERVICE_ID or GRIP_VERIFY_ISS")
+	}
+	store, err := newStore(ctx, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("stream function: %w", err)
+	}
+	svc, err := chat.NewService(store, nil, cfg.Rooms, chat.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("stream function: %w", err)
+	}
+	return httpapi.NewStreamHandler(svc, verifier,
+		httpapi.StreamOptions{LinkTimeout: cfg.LinkTimeout, KeepAlive: cfg.KeepAlive},
+		httpapi.WithLogger(log)), nil
+}
+
+func load(getenv func(string) string, require func(config.Config) error) (config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if err := require(cfg); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
+}
+
+func newStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*dynamo.Store, error) {
+	client, err := NewDynamoClient(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := []dynamo.Option{dynamo.WithLogger(log)}
+	if cfg.RetentionDays > 0 {
+		opts = append(opts, dynamo.WithRetention(time.Duration(cfg.RetentionDays)*24*time.Hour))
+	}
+	store, err := dynamo.New(client, cfg.TableName, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("new store on %s: %w", cfg.TableName, err)
+	}
+	return store, nil
+}
+
+// LocalRegion, LocalAccessKeyID and LocalSecretKey are what the client uses
+// against DYNAMODB_ENDPOINT: the region when the environment names none, the
+// credentials always (DynamoDB Local accepts any; a fixed pair avoids the
+// default chain's slow instance-metadata probe on a laptop). DynamoDB Local
+// keeps one database per access key id and region unless started with
+// -sharedDb, so other local tools should use the same values.
+const (
+	LocalRegion      = "us-east-1"
+	LocalAccessKeyID = "local"
+	LocalSecretKey   = "local"
+)
+
+// NewDynamoClient loads the AWS configuration (region and credentials from
+// the Lambda environment) and returns a DynamoDB client. With
+// DYNAMODB_ENDPOINT set it talks to that endpoint instead (DynamoDB Local),
+// with the local credentials and, if none is set, LocalRegion.
+func NewDynamoClient(ctx context.Context, cfg config.Config) (*dynamodb.Client, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	var opts []func(*dynamodb.Options)
+	if cfg.DynamoEndpoint != "" {
+		if awsCfg.Region == "" {
+			awsCfg.Region = LocalRegion
+		}
+		awsCfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(LocalAccessKeyID, LocalSecretKey, ""))
+		opts = append(opts, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(cfg.DynamoEndpoint) })
+	}
+	return dynamodb.NewFromConfig(awsCfg, opts...), nil
+}

@@ -1,0 +1,60 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBuilders(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"TABLE_NAME": "chat", "DYNAMODB_ENDPOINT": "http://127.0.0.1:1"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		fn      string
+		env     map[string]string
+		wantErr string // "" = builds
+	}{
+		{"history builds without GRIP settings", "HistoryFunction", base, ""},
+		{"history needs the table", "HistoryFunction", map[string]string{}, "TABLE_NAME"},
+		{"send builds", "SendFunction", with(map[string]string{"API_KEYS": "k", "GRIP_URL": "http://127.0.0.1:5561"}), ""},
+		{"send builds with Fastly", "SendFunction", with(map[string]string{"API_KEYS": "k", "FASTLY_SERVICE_ID": "s", "FASTLY_API_TOKEN": "t"}), ""},
+		{"send needs API keys", "SendFunction", with(map[string]string{"GRIP_URL": "http://127.0.0.1:5561"}), "API_KEYS"},
+		{"send needs a publish target", "SendFunction", with(map[string]string{"API_KEYS": "k"}), "GRIP_URL"},
+		{"stream builds with a shared key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "changeme"}), ""},
+		{"stream needs a verify key", "StreamFunction", base, "GRIP_VERIFY_KEY"},
+		{"stream refuses a broken PEM key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}), "GRIP_VERIFY_KEY"},
+		{"malformed variable", "HistoryFunction", with(map[string]string{"ROOMS": "Not A Slug"}), "ROOMS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			build, ok := Builders()[tt.fn]
+			if !ok {
+				t.Fatalf("no builder for %s", tt.fn)
+			}
+			h, err := build(t.Context(), func(k string) string { return tt.env[k] })
+			if tt.wantErr == "" {
+				if err != nil || h == nil {
+					t.Fatalf("build: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("build succeeded, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not name %s", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,273 @@
+// Package config turns the functions' environment into typed configuration.
+// Every function calls Load, which parses and validates whatever is set, and
+// then the Require method of its own kind, which fails when something that
+// function needs is missing. A variable a function does not need is never
+// required of it, so the history function starts without any GRIP setting.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
+)
+
+// Names of the environment variables.
+const (
+	EnvRooms           = "ROOMS"
+	EnvAPIKeys         = "API_KEYS"
+	EnvAdminKey        = "ADMIN_KEY"
+	EnvGripURL         = "GRIP_URL"
+	EnvGripVerifyKey   = "GRIP_VERIFY_KEY"
+	EnvGripVerifyIss   = "GRIP_VERIFY_ISS"
+	EnvFastlyServiceID = "FASTLY_SERVICE_ID"
+	EnvFastlyAPIToken  = "FASTLY_API_TOKEN"
+	EnvTableName       = "TABLE_NAME"
+	EnvDynamoEndpoint  = "DYNAMODB_ENDPOINT"
+	EnvProfanityFilter = "PROFANITY_FILTER"
+	EnvRetentionDays   = "RETENTION_DAYS"
+	EnvLinkTimeout     = "LINK_TIMEOUT"
+	EnvKeepAlive       = "KEEP_ALIVE"
+	EnvLogLevel        = "LOG_LEVEL"
+)
+
+// Defaults of the optional settings.
+const (
+	DefaultLinkTimeout = 120 * time.Second
+	DefaultKeepAlive   = 20 * time.Second
+)
+
+// ErrMissing is wrapped by every error about a required variable that is not
+// set.
+var ErrMissing = errors.New("config: required variable not set")
+
+// Config is the whole configuration of the chat functions.
+type Config struct {
+	// Rooms is the parsed ROOMS list (chat.DefaultRooms when unset).
+	Rooms *chat.Rooms
+	// APIKeys are the keys accepted in x-api-key for writes (API_KEYS,
+	// comma-separated).
+	APIKeys []string
+	// AdminKey is the key the admin routes need (ADMIN_KEY); empty disables
+	// them.
+	AdminKey string
+	// GripURL is GRIP_URL as given: the publish endpoint (Pushpin's control
+	// URI or Fastly's API URL with its query parameters).
+	GripURL string
+	// FastlyServiceID is FASTLY_SERVICE_ID.
+	FastlyServiceID string
+	// FastlyAPIToken is FASTLY_API_TOKEN, used to publish through Fastly
+	// when GripURL is empty.
+	FastlyAPIToken string
+	// Publish is where events are published: GRIP_URL parsed, else Fastly's
+	// API for FASTLY_SERVICE_ID with FASTLY_API_TOKEN; zero when neither is
+	// set.
+	Publish grip.PublishConfig
+	// GripVerifyKey is the key that verifies Grip-Sig: GRIP_VERIFY_KEY
+	// decoded from its "base64:" form (a PEM public key means ES256,
+	// anything else is an HS256 secret), else the verify-key parameter of
+	// GRIP_URL.
+	GripVerifyKey []byte
+	// GripVerifyIss is the issuer Grip-Sig tokens must carry:
+	// GRIP_VERIFY_ISS, else the verify-iss parameter of GRIP_URL, else
+	// "fastly:<FASTLY_SERVICE_ID>" when that is set; empty means the issuer
+	// is not checked.
+	GripVerifyIss string
+	// TableName is the DynamoDB table (TABLE_NAME).
+	TableName string
+	// DynamoEndpoint is DYNAMODB_ENDPOINT, a base URL such as
+	// http://127.0.0.1:8000 for DynamoDB Local; empty means AWS.
+	DynamoEndpoint string
+	// ProfanityFilter is PROFANITY_FILTER (default true).
+	ProfanityFilter bool
+	// RetentionDays is RETENTION_DAYS: how long events are kept; 0 keeps
+	// them forever.
+	RetentionDays int
+	// LinkTimeout is LINK_TIMEOUT: how often Pushpin calls the next link of
+	// an idle held stream (default 120s).
+	LinkTimeout time.Duration
+	// KeepAlive is KEEP_ALIVE: the idle time after which Pushpin sends a
+	// keep-alive comment on a held stream (default 20s).
+	KeepAlive time.Duration
+	// LogLevel is LOG_LEVEL (debug, info, warn, error; default info).
+	LogLevel slog.Level
+}
+
+// Load reads every variable through getenv (os.Getenv in production). It
+// fails on a malformed value, naming the variable, but not on a missing one:
+// call the Require method of the function being started for that.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	c := Config{
+		AdminKey:        get(EnvAdminKey),
+		GripURL:         get(EnvGripURL),
+		FastlyServiceID: get(EnvFastlyServiceID),
+		FastlyAPIToken:  get(EnvFastlyAPIToken),
+		GripVerifyIss:   get(EnvGripVerifyIss),
+		TableName:       get(EnvTableName),
+		DynamoEndpoint:  get(EnvDynamoEndpoint),
+		ProfanityFilter: true,
+		LinkTimeout:     DefaultLinkTimeout,
+		KeepAlive:       DefaultKeepAlive,
+		LogLevel:        slog.LevelInfo,
+	}
+	var errs []error
+
+	rooms := get(EnvRooms)
+	if rooms == "" {
+		rooms = chat.DefaultRooms
+	}
+	rs, err := chat.ParseRooms(rooms)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("config: %s: %w", EnvRooms, err))
+	}
+	c.Rooms = rs
+
+	for _, k := range strings.Split(get(EnvAPIKeys), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.APIKeys = append(c.APIKeys, k)
+		}
+	}
+
+	switch {
+	case c.GripURL != "":
+		// grip's errors never repeat the URL, which may hold a token.
+		pc, err := grip.ParseGripURL(c.GripURL)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", EnvGripURL, err))
+		}
+		c.Publish = pc
+	case c.FastlyServiceID != "" && c.FastlyAPIToken != "":
+		c.Publish = grip.FastlyPublishConfig(c.FastlyServiceID, c.FastlyAPIToken)
+	}
+	if v := get(EnvGripVerifyKey); v != "" {
+		key, err := grip.ParseKey(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", EnvGripVerifyKey, err))
+		}
+		c.GripVerifyKey = key
+	} else if c.Publish.VerifyKey != "" {
+		c.GripVerifyKey = []byte(c.Publish.VerifyKey)
+	}
+	switch {
+	case c.GripVerifyIss != "":
+	case c.Publish.VerifyIss != "":
+		c.GripVerifyIss = c.Publish.VerifyIss
+	case c.FastlyServiceID != "":
+		c.GripVerifyIss = "fastly:" + c.FastlyServiceID
+	}
+
+	if c.TableName != "" && len(c.TableName) < 3 {
+		errs = append(errs, fmt.Errorf("config: %s: table name %q is shorter than 3 characters", EnvTableName, c.TableName))
+	}
+	if c.DynamoEndpoint != "" && !strings.HasPrefix(c.DynamoEndpoint, "http://") && !strings.HasPrefix(c.DynamoEndpoint, "https://") {
+		errs = append(errs, fmt.Errorf("config: %s: %q is not an http(s) URL", EnvDynamoEndpoint, c.DynamoEndpoint))
+	}
+
+	if v := get(EnvProfanityFilter); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %q is not a boolean", EnvProfanityFilter, v))
+		}
+		c.ProfanityFilter = b
+	}
+	if v := get(EnvRetentionDays); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("config: %s: %q is not a whole number of days >= 0", EnvRetentionDays, v))
+		}
+		c.RetentionDays = n
+	}
+	if v := get(EnvLinkTimeout); v != "" {
+		d, err := parseSeconds(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", EnvLinkTimeout, err))
+		}
+		c.LinkTimeout = d
+	}
+	if v := get(EnvKeepAlive); v != "" {
+		d, err := parseSeconds(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", EnvKeepAlive, err))
+		}
+		c.KeepAlive = d
+	}
+	if v := get(EnvLogLevel); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %q is not one of debug, info, warn, error", EnvLogLevel, v))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// parseSeconds reads a positive duration given as whole seconds ("120") or
+// as a Go duration ("2m"). GRIP headers carry whole seconds, so a duration
+// that is not a whole number of seconds is refused.
+func parseSeconds(v string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else {
+		d, err = time.ParseDuration(v)
+		if err != nil {
+			return 0, fmt.Errorf("%q is neither whole seconds nor a duration such as 120s", v)
+		}
+	}
+	if d < time.Second || d%time.Second != 0 {
+		return 0, fmt.Errorf("%q must be a whole number of seconds >= 1", v)
+	}
+	return d, nil
+}
+
+// RequireSend checks what the send function needs: the table, at least one
+// API key, and somewhere to publish (GRIP_URL, or FASTLY_SERVICE_ID with
+// FASTLY_API_TOKEN). ADMIN_KEY is optional: without it the admin routes
+// refuse every request.
+func (c Config) RequireSend() error {
+	var errs []error
+	if err := c.requireTable(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.APIKeys) == 0 {
+		errs = append(errs, missing(EnvAPIKeys, "the send function needs at least one API key"))
+	}
+	if c.Publish.ControlURI == "" {
+		errs = append(errs, missing(EnvGripURL, "set it, or both "+EnvFastlyServiceID+" and "+EnvFastlyAPIToken+", so messages can be published"))
+	}
+	return errors.Join(errs...)
+}
+
+// RequireHistory checks what the history function needs: the table.
+func (c Config) RequireHistory() error { return c.requireTable() }
+
+// RequireStream checks what the stream function needs: the table and the
+// key that verifies Grip-Sig.
+func (c Config) RequireStream() error {
+	var errs []error
+	if err := c.requireTable(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.GripVerifyKey) == 0 {
+		errs = append(errs, missing(EnvGripVerifyKey, "the stream function verifies Grip-Sig with it (Fastly's public key or Pushpin's sig_key; or verify-key in "+EnvGripURL+")"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) requireTable() error {
+	if c.TableName == "" {
+		return missing(EnvTableName, "the DynamoDB table of the chat")
+	}
+	return nil
+}
+
+func missing(name, why string) error {
+	return fmt.Errorf("%w: %s (%s)", ErrMissing, name, why)
+}

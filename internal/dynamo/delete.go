@@ -1,0 +1,263 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
+)
+
+// maxBatch is the most requests one BatchWriteItem takes.
+const maxBatch = 25
+
+// maxBatchAttempts bounds the retries of a batch's unprocessed items.
+const maxBatchAttempts = 8
+
+// DeleteMessage turns message id of room into a tombstone if user wrote it
+// and appends a delete event, in one transaction that also moves the head
+// and drops the message's idempotency key (so the clientId is free again).
+// Calls: one GetItem of the event, then per attempt one GetItem of the head
+// and one TransactWriteItems.
+func (s *Store) DeleteMessage(ctx context.Context, room string, id int64, user string) (chat.Event, error) {
+	if !chat.ValidSlug(room) {
+		return chat.Event{}, fmt.Errorf("dynamo: delete message: room %q is not a valid slug", room)
+	}
+	if id <= 0 {
+		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, chat.ErrMessageNotFound)
+	}
+	item, found, err := s.getEvent(ctx, room, id)
+	if err != nil {
+		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, err)
+	}
+	if !found || getS(item, attrType) != string(chat.EventMessage) || getBool(item, attrTomb) {
+		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, chat.ErrMessageNotFound)
+	}
+	if getS(item, attrUser) != user {
+		return chat.Event{}, fmt.Errorf("delete message %s/%d by %q: %w", room, id, user, chat.ErrForbidden)
+	}
+	clientID := getS(item, attrClientID)
+
+	errGone := errors.New("dynamo: message removed meanwhile")
+	build := func(evID int64, at time.Time) (map[string]types.AttributeValue, []types.TransactWriteItem) {
+		event := eventItem(room, evID, chat.EventDelete, at, s.expiresAt(at))
+		event[attrDeletedID] = numAV(id)
+		extra := []types.TransactWriteItem{{Update: &types.Update{
+			TableName:        aws.String(s.table),
+			Key:              key(roomPK(room), eventSK(id)),
+			UpdateExpression: aws.String("SET #tomb = :true REMOVE #user, #text, #html, #cid, #gpk, #gsk"),
+			// The author is checked again: the message may have been
+			// cleared since the read.
+			ConditionExpression: aws.String("attribute_not_exists(#tomb) AND #user = :user"),
+			ExpressionAttributeNames: map[string]string{
+				"#tomb": attrTomb, "#user": attrUser, "#text": attrText, "#html": attrHTML,
+				"#cid": attrClientID, "#gpk": AttrGSI1PK, "#gsk": AttrGSI1SK,
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":true": &types.AttributeValueMemberBOOL{Value: true},
+				":user": strAV(user),
+			},
+		}}}
+		if clientID != "" {
+			extra = append(extra, types.TransactWriteItem{Delete: &types.Delete{
+				TableName: aws.String(s.table),
+				Key:       key(roomPK(room), cidSK(clientID)),
+			}})
+		}
+		return event, extra
+	}
+	check := func(extra []types.CancellationReason) error {
+		if failed(extra[0]) {
+			return errGone
+		}
+		return nil
+	}
+	evID, at, err := s.appendEvent(ctx, room, build, check)
+	if errors.Is(err, errGone) {
+		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, chat.ErrMessageNotFound)
+	}
+	if err != nil {
+		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, err)
+	}
+	return chat.Event{ID: evID, Room: room, Type: chat.EventDelete, At: at, DeletedID: id}, nil
+}
+
+// ClearRoom appends a refresh event and then removes what came before it:
+// with user == "" every event and idempotency key of the room (a Query of
+// the room's keys below the refresh, then BatchWriteItem deletes); with a
+// user, that user's messages below the refresh, found through the byUser
+// index, become tombstones and lose their idempotency keys.
+//
+// The refresh goes first so that a message sent concurrently, which takes
+// an id above the refresh, is never removed by mistake; the removal is
+// bounded by the refresh's id, not by time. If the removal fails, the
+// refresh is already stored and an error is returned: calling ClearRoom
+// again appends another refresh and finishes the job.
+//
+// A user's clear leaves tombstones rather than holes so the event log stays
+// contiguous, as it does after DeleteMessage. The index is eventually
+// consistent: a message stored a moment (typically well under a second)
+// before the clear may not be in it yet and then survives.
+func (s *Store) ClearRoom(ctx context.Context, room, user string) (chat.Event, error) {
+	if !chat.ValidSlug(room) {
+		return chat.Event{}, fmt.Errorf("dynamo: clear room: room %q is not a valid slug", room)
+	}
+	build := func(id int64, at time.Time) (map[string]types.AttributeValue, []types.TransactWriteItem) {
+		event := eventItem(room, id, chat.EventRefresh, at, s.expiresAt(at))
+		if user != "" {
+			event[attrUser] = strAV(user)
+		}
+		return event, nil
+	}
+	id, at, err := s.appendEvent(ctx, room, build, func([]types.CancellationReason) error { return nil })
+	if err != nil {
+		return chat.Event{}, fmt.Errorf("clear room %s: %w", room, err)
+	}
+	var removed int
+	if user == "" {
+		removed, err = s.clearAll(ctx, room, id)
+	} else {
+		removed, err = s.clearUser(ctx, room, user, id)
+	}
+	if err != nil {
+		return chat.Event{}, fmt.Errorf("clear room %s (refresh %d stored): %w", room, id, err)
+	}
+	s.log.InfoContext(ctx, "dynamo: cleared room", slog.String("room", room), slog.Bool("oneUser", user != ""),
+		slog.Int64("refreshId", id), slog.Int("items", removed))
+	return chat.Event{ID: id, Room: room, Type: chat.EventRefresh, At: at, User: user}, nil
+}
+
+// clearAll deletes every event of room below id and every idempotency key
+// of a message below id.
+func (s *Store) clearAll(ctx context.Context, room string, below int64) (int, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk < :below"),
+		ProjectionExpression:     aws.String("#pk, #sk, #id"),
+		ConsistentRead:           aws.Bool(true),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#id": attrID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":    strAV(roomPK(room)),
+			":below": strAV(eventSK(below)),
+		},
+	}
+	removed := 0
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return removed, fmt.Errorf("query items below %d: %w", below, err)
+		}
+		reqs := make([]types.WriteRequest, 0, len(out.Items))
+		for _, it := range out.Items {
+			id, err := getN(it, attrID)
+			if err != nil {
+				return removed, err
+			}
+			if id >= below {
+				continue // the key of a message sent after the refresh
+			}
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
+				Key: map[string]types.AttributeValue{AttrPK: it[AttrPK], AttrSK: it[AttrSK]},
+			}})
+		}
+		if err := s.batchWrite(ctx, reqs); err != nil {
+			return removed, err
+		}
+		removed += len(reqs)
+		if len(out.LastEvaluatedKey) == 0 {
+			return removed, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// clearUser turns user's messages in room below id into tombstones and
+// deletes their idempotency keys.
+func (s *Store) clearUser(ctx context.Context, room, user string, below int64) (int, error) {
+	if below <= 1 {
+		return 0, nil
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		IndexName:                aws.String(IndexByUser),
+		KeyConditionExpression:   aws.String("#gpk = :user AND #gsk BETWEEN :from AND :to"),
+		ExpressionAttributeNames: map[string]string{"#gpk": AttrGSI1PK, "#gsk": AttrGSI1SK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":user": strAV(userPK(user)),
+			":from": strAV(userSK(room, 1)),
+			":to":   strAV(userSK(room, below-1)),
+		},
+	}
+	removed := 0
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return removed, fmt.Errorf("query messages of %q: %w", user, err)
+		}
+		reqs := make([]types.WriteRequest, 0, 2*len(out.Items))
+		for _, it := range out.Items {
+			id, err := getN(it, attrID)
+			if err != nil {
+				return removed, err
+			}
+			atMs, err := getN(it, attrAt)
+			if err != nil {
+				return removed, err
+			}
+			expires, err := getN(it, AttrExpiresAt)
+			if err != nil {
+				return removed, err
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{
+				Item: tombstoneItem(room, id, time.UnixMilli(atMs), expires),
+			}})
+			if cid := getS(it, attrClientID); cid != "" {
+				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
+					Key: key(roomPK(room), cidSK(cid)),
+				}})
+			}
+			removed++
+		}
+		if err := s.batchWrite(ctx, reqs); err != nil {
+			return removed, err
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return removed, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// batchWrite writes reqs in batches of 25, retrying unprocessed items with
+// a jittered backoff.
+func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	for len(reqs) > 0 {
+		batch := reqs[:min(maxBatch, len(reqs))]
+		reqs = reqs[len(batch):]
+		for attempt := 1; len(batch) > 0; attempt++ {
+			out, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems: map[string][]types.WriteRequest{s.table: batch},
+			})
+			if err != nil {
+				return fmt.Errorf("batch write %d items: %w", len(batch), err)
+			}
+			batch = out.UnprocessedItems[s.table]
+			if len(batch) == 0 {
+				break
+			}
+			if attempt >= maxBatchAttempts {
+				return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(batch), attempt)
+			}
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return fmt.Errorf("batch write: %w", err)
+			}
+		}
+	}
+	return nil
+}

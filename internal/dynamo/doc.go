@@ -1,0 +1,45 @@
+// Package dynamo implements chat.Store on one DynamoDB table.
+//
+// # Key design
+//
+// Every item of a room lives in the partition pk = "ROOM#<slug>":
+//
+//	item             sk                      attributes
+//	room head        META                    lastId (N)
+//	event            EV#<id, 20 digits>      type, id, at, user, text, html, clientId,
+//	                                         deletedId, tomb, gsi1pk, gsi1sk, expiresAt
+//	idempotency key  CID#<clientId>          id, expiresAt
+//
+// Inside a room the sort keys order as CID#… < EV#… < META, so one ascending
+// Query from EV#<after+1> to META returns the events after a point and then
+// the head, and one descending Query from META returns the head and then the
+// newest events.
+//
+// A live message also carries gsi1pk = "USER#<user>" and
+// gsi1sk = "ROOM#<slug>#EV#<padded id>", which puts it in the sparse global
+// secondary index "byUser": the rooms a user wrote in, and the messages to
+// clear for one user, are found without a Scan. Deleting a message removes
+// both attributes, so tombstones leave the index.
+//
+// # Ids
+//
+// Every change appends one event whose id is the head's lastId + 1, in one
+// TransactWriteItems with the change itself: the head moves from n to n+1
+// under the condition lastId = n (attribute_not_exists(lastId) for n = 0)
+// and the event is put under attribute_not_exists(pk). A writer that loses
+// the race reads the head again and retries after a short jittered backoff,
+// a bounded number of times, then gives up with chat.ErrConflict. Ids are
+// therefore gap-free and never reused.
+//
+// # Attribute names
+//
+// pk, sk: keys. lastId: the head's last event id. type: "message", "delete"
+// or "refresh". id: the event id (on a CID item: the message's id). at: when
+// the event was stored, Unix milliseconds. user, text, html, clientId: the
+// message fields; user is also the cleared user of a refresh. deletedId: the
+// removed message of a delete event. tomb: true on a message deleted by its
+// author or cleared for its user (text, html, user index keys removed).
+// expiresAt: Unix seconds after which DynamoDB's TTL may remove the item,
+// set on events and idempotency keys only when a retention is configured;
+// the head never expires.
+package dynamo

@@ -1,0 +1,90 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/fanout-chat/serverless-chat/internal/dynamo"
+	"github.com/fanout-chat/serverless-chat/internal/localstack"
+)
+
+// testTable is the table every integration test of the package shares;
+// tests keep apart by using their own rooms and users.
+const testTable = "chat-dynamo-test"
+
+// local is the DynamoDB Local the package's tests share, started once by
+// TestMain.
+var local struct {
+	client *dynamodb.Client
+	seq    atomic.Int64
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ddb, err := localstack.StartDynamoDB(ctx, localstack.DynamoConfig{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dynamo tests: start DynamoDB Local: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := ddb.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "dynamo tests: stop DynamoDB Local: %v\n", err)
+		}
+	}()
+	local.client = newClient(ddb.Endpoint())
+	if err := dynamo.EnsureTable(ctx, local.client, testTable, true); err != nil {
+		fmt.Fprintf(os.Stderr, "dynamo tests: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// newClient is a DynamoDB client for DynamoDB Local at endpoint.
+func newClient(endpoint string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+}
+
+// quiet is the logger of test stores: their logs are not what is tested.
+var quiet = slog.New(slog.DiscardHandler)
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// unique returns a slug-safe name unique in the test run, derived from the
+// test's name so leftovers are easy to trace.
+func unique(t testing.TB, what string) string {
+	base := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(base) > 40 {
+		base = base[len(base)-40:]
+	}
+	return fmt.Sprintf("%s-%s-%d", what, strings.Trim(base, "-"), local.seq.Add(1))
+}
+
+// newStore returns a Store on the shared table.
+func newStore(t testing.TB, opts ...dynamo.Option) *dynamo.Store {
+	t.Helper()
+	st, err := dynamo.New(local.client, testTable, append([]dynamo.Option{dynamo.WithLogger(quiet)}, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return st
+}

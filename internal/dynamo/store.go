@@ -1,0 +1,277 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
+)
+
+// API is the part of *dynamodb.Client that Store calls.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+var _ chat.Store = (*Store)(nil)
+
+// DefaultMaxAttempts is how many times a write tries to win the next event
+// id before it fails with chat.ErrConflict, unless WithMaxAttempts says
+// otherwise.
+const DefaultMaxAttempts = 25
+
+// Backoff between attempts at the next id: full jitter over an exponential
+// window, so writers that collided spread out instead of colliding again.
+const (
+	backoffBase = 4 * time.Millisecond
+	backoffMax  = 150 * time.Millisecond
+)
+
+// Store is chat.Store on one DynamoDB table (see the package documentation
+// for the key design). It is safe for concurrent use.
+type Store struct {
+	client      API
+	table       string
+	retention   time.Duration
+	clock       func() time.Time
+	log         *slog.Logger
+	maxAttempts int
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithRetention keeps events and idempotency keys for d, by setting their
+// expiresAt TTL attribute; 0 (the default) keeps them forever. The table's
+// TTL must be on for DynamoDB to act on it.
+func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention = d } }
+
+// WithClock sets the clock that stamps events (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// WithMaxAttempts sets how many times a write tries to win the race for the
+// next event id before it fails with chat.ErrConflict (default
+// DefaultMaxAttempts).
+func WithMaxAttempts(n int) Option { return func(s *Store) { s.maxAttempts = n } }
+
+// New returns a Store on table through client.
+func New(client API, table string, opts ...Option) (*Store, error) {
+	st := &Store{
+		client:      client,
+		table:       table,
+		clock:       time.Now,
+		log:         slog.Default(),
+		maxAttempts: DefaultMaxAttempts,
+	}
+	for _, o := range opts {
+		o(st)
+	}
+	switch {
+	case client == nil:
+		return nil, errors.New("dynamo: new store: client is nil")
+	case len(table) < 3 || len(table) > 255:
+		return nil, fmt.Errorf("dynamo: new store: table name %q must have 3 to 255 characters", table)
+	case st.retention < 0:
+		return nil, fmt.Errorf("dynamo: new store: retention %s is negative", st.retention)
+	case st.maxAttempts < 1:
+		return nil, fmt.Errorf("dynamo: new store: max attempts %d is less than 1", st.maxAttempts)
+	case st.clock == nil:
+		return nil, errors.New("dynamo: new store: clock is nil")
+	case st.log == nil:
+		return nil, errors.New("dynamo: new store: logger is nil")
+	}
+	return st, nil
+}
+
+// now is the time that stamps a new event: UTC, millisecond precision (what
+// the item keeps).
+func (s *Store) now() time.Time { return s.clock().UTC().Truncate(time.Millisecond) }
+
+// expiresAt is the TTL of an item written at, or 0 for none.
+func (s *Store) expiresAt(at time.Time) int64 {
+	if s.retention == 0 {
+		return 0
+	}
+	return at.Add(s.retention).Unix()
+}
+
+// lastID reads the room's head: its last event id, 0 for a room without
+// events. The read is strongly consistent: it decides the next id.
+func (s *Store) lastID(ctx context.Context, room string) (int64, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(roomPK(room), skHead),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#l"),
+		ExpressionAttributeNames: map[string]string{"#l": attrLastID},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read head of %s: %w", room, err)
+	}
+	id, err := getN(out.Item, attrLastID)
+	if err != nil {
+		return 0, fmt.Errorf("read head of %s: %w", room, err)
+	}
+	return id, nil
+}
+
+// getEvent reads event id of room with a strongly consistent read; found is
+// false when there is no such item.
+func (s *Store) getEvent(ctx context.Context, room string, id int64) (item map[string]types.AttributeValue, found bool, err error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(roomPK(room), eventSK(id)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read event %s/%d: %w", room, id, err)
+	}
+	return out.Item, len(out.Item) > 0, nil
+}
+
+// eventBuilder makes the item of the event with id, stamped at, and the
+// other writes that must commit with it.
+type eventBuilder func(id int64, at time.Time) (event map[string]types.AttributeValue, extra []types.TransactWriteItem)
+
+// cancelCheck looks at the cancellation reasons of the extra writes of a
+// cancelled transaction. A non-nil error ends the append with that error;
+// nil means the transaction lost the race for the id (or hit a transient
+// conflict) and is tried again.
+type cancelCheck func(extra []types.CancellationReason) error
+
+// appendEvent appends the event that build makes as the room's next event,
+// atomically with build's extra writes. It reads the head (strongly
+// consistent), moves it from n to n+1 under the condition that it is still
+// n, and on a lost race tries again after a jittered backoff with the head
+// that the failed condition returned (ALL_OLD), or a fresh read when it
+// returned none; at most maxAttempts times, then it fails with
+// chat.ErrConflict.
+func (s *Store) appendEvent(ctx context.Context, room string, build eventBuilder, check cancelCheck) (int64, time.Time, error) {
+	last, known := int64(0), false
+	for attempt := 1; ; attempt++ {
+		if !known {
+			var err error
+			if last, err = s.lastID(ctx, room); err != nil {
+				return 0, time.Time{}, err
+			}
+		}
+		known = false
+		id, at := last+1, s.now()
+		event, extra := build(id, at)
+		items := make([]types.TransactWriteItem, 0, 2+len(extra))
+		items = append(items, s.headUpdate(room, last, id), types.TransactWriteItem{Put: &types.Put{
+			TableName:                aws.String(s.table),
+			Item:                     event,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		}})
+		items = append(items, extra...)
+		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return id, at, nil
+		}
+		var cancelled *types.TransactionCanceledException
+		if !errors.As(err, &cancelled) {
+			return 0, time.Time{}, fmt.Errorf("write event %s/%d: %w", room, id, err)
+		}
+		if reasons := cancelled.CancellationReasons; len(reasons) == len(items) {
+			if err := check(reasons[2:]); err != nil {
+				return 0, time.Time{}, err
+			}
+			// The failed head condition returned the head as it is now:
+			// the next attempt needs no read of its own.
+			if failed(reasons[0]) {
+				if now, err := getN(reasons[0].Item, attrLastID); err == nil && now > last {
+					last, known = now, true
+				}
+			}
+		}
+		if attempt >= s.maxAttempts {
+			s.log.WarnContext(ctx, "dynamo: gave up on the next event id",
+				slog.String("room", room), slog.Int("attempts", attempt), slog.String("reason", reasonCodes(cancelled)))
+			return 0, time.Time{}, fmt.Errorf("write event %s after %d attempts: %w", room, attempt, chat.ErrConflict)
+		}
+		s.log.DebugContext(ctx, "dynamo: lost the race for the next event id",
+			slog.String("room", room), slog.Int64("id", id), slog.Int("attempt", attempt), slog.String("reason", reasonCodes(cancelled)))
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return 0, time.Time{}, fmt.Errorf("write event %s: %w", room, err)
+		}
+	}
+}
+
+// headUpdate moves the room's head from last to next, only if it is still
+// at last.
+func (s *Store) headUpdate(room string, last, next int64) types.TransactWriteItem {
+	u := &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       key(roomPK(room), skHead),
+		UpdateExpression:          aws.String("SET #l = :next"),
+		ExpressionAttributeNames:  map[string]string{"#l": attrLastID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":next": numAV(next)},
+		// A lost race returns the current head in the cancellation reason.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if last == 0 {
+		u.ConditionExpression = aws.String("attribute_not_exists(#l)")
+	} else {
+		u.ConditionExpression = aws.String("#l = :last")
+		u.ExpressionAttributeValues[":last"] = numAV(last)
+	}
+	return types.TransactWriteItem{Update: u}
+}
+
+// codeConditionFailed is the cancellation reason code of an item whose
+// condition failed.
+const codeConditionFailed = "ConditionalCheckFailed"
+
+// failed reports whether a cancellation reason says the item's condition
+// failed.
+func failed(r types.CancellationReason) bool { return aws.ToString(r.Code) == codeConditionFailed }
+
+// reasonCodes lists the cancellation codes of a transaction, for logs.
+func reasonCodes(e *types.TransactionCanceledException) string {
+	var b []byte
+	for i, r := range e.CancellationReasons {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, aws.ToString(r.Code)...)
+	}
+	return string(b)
+}
+
+// backoff is the pause before attempt+1: full jitter over
+// [0, min(backoffMax, backoffBase·2^attempt)).
+func backoff(attempt int) time.Duration {
+	window := backoffMax
+	if attempt < 16 {
+		window = min(backoffMax, backoffBase<<attempt)
+	}
+	return rand.N(window) + time.Millisecond
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

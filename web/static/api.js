@@ -1,0 +1,108 @@
+// The HTTP API of the chat (docs/architecture.md), called from the page's
+// own origin. The edge adds the user and API key headers; the page sends
+// neither.
+
+/** An API call that failed; message is fit to show the user. */
+export class ApiError extends Error {
+  /**
+   * @param {string} message
+   * @param {number} status HTTP status, 0 for a network failure
+   * @param {unknown} [cause]
+   */
+  constructor(message, status, cause) {
+    super(message, { cause });
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+/**
+ * Sends one request and returns its JSON answer (null for 204).
+ * @param {string} method
+ * @param {string} url
+ * @param {object} [body]
+ */
+async function request(method, url, body) {
+  const init = {
+    method,
+    headers: { Accept: 'application/json' },
+    credentials: 'same-origin',
+    cache: 'no-store',
+  };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new ApiError('Could not reach the chat. Check your connection and try again.', 0, err);
+  }
+  if (res.status === 204) {
+    return null;
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    // Not JSON (for example a proxy's error page); the status says enough.
+  }
+  if (!res.ok) {
+    const reason = data && typeof data.error === 'string' && data.error ? data.error : `The server answered ${res.status}`;
+    throw new ApiError(sentence(reason), res.status);
+  }
+  return data;
+}
+
+/** Capitalises s and ends it with a full stop. */
+function sentence(s) {
+  const t = s.trim();
+  const capital = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+function roomPath(room) {
+  return `/room/${encodeURIComponent(room)}`;
+}
+
+/**
+ * Fetches one page of a room's messages, newest first. Without before it is
+ * the newest page, which also carries the lastEventId to stream from.
+ * @param {string} room
+ * @param {number} [before] only messages with a smaller id
+ * @returns {Promise<{messages: object[], more: boolean, before: number|null, lastEventId?: number}>}
+ */
+export function fetchMessages(room, before) {
+  const q = before ? `?before=${encodeURIComponent(before)}` : '';
+  return request('GET', `${roomPath(room)}/messages${q}`);
+}
+
+/**
+ * Sends a message. A repeated clientId returns the first message instead of
+ * storing a second one, so a retry never duplicates.
+ * @param {string} room
+ * @param {string} text
+ * @param {string} clientId
+ */
+export function sendMessage(room, text, clientId) {
+  return request('POST', `${roomPath(room)}/messages`, { text, clientId });
+}
+
+/**
+ * Deletes one of the viewer's own messages.
+ * @param {string} room
+ * @param {number} id
+ */
+export function deleteMessage(room, id) {
+  return request('DELETE', `${roomPath(room)}/messages/${encodeURIComponent(id)}`);
+}
+
+/**
+ * The URL of a room's event stream, resuming after lastEventId.
+ * @param {string} room
+ * @param {number} lastEventId
+ */
+export function eventsURL(room, lastEventId) {
+  return `${roomPath(room)}/events?lastEventId=${encodeURIComponent(lastEventId)}`;
+}

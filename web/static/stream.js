@@ -1,0 +1,99 @@
+// The live event stream of a room over EventSource, kept open for good.
+//
+// While a connection drops and comes back, the browser itself resends the id
+// of the last event it saw (Last-Event-ID), so the server replays what was
+// missed. When the browser gives up instead (an error answer such as a 502
+// from a proxy), a new EventSource is opened after a back-off, resuming from
+// the last id seen via ?lastEventId=.
+
+import { eventsURL } from './api.js';
+
+/** The event types of docs/architecture.md. */
+export const EVENT_TYPES = ['message', 'delete', 'refresh', 'stream-reset'];
+
+const MIN_RETRY_MS = 1000;
+const MAX_RETRY_MS = 15000;
+
+/**
+ * @typedef {'connecting'|'live'|'reconnecting'} StreamState
+ * @typedef {{type: string, id: number, data: any}} RoomEvent
+ */
+
+export class RoomStream {
+  /**
+   * @param {string} room
+   * @param {{onEvent: (ev: RoomEvent) => void, onState: (s: StreamState) => void}} handlers
+   */
+  constructor(room, { onEvent, onState }) {
+    this.room = room;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.lastId = 0;
+    this.source = null;
+    this.retryMs = MIN_RETRY_MS;
+    this.timer = 0;
+  }
+
+  /**
+   * Opens the stream after event lastEventId.
+   * @param {number} lastEventId
+   */
+  start(lastEventId) {
+    this.lastId = lastEventId;
+    this.onState('connecting');
+    this.open();
+  }
+
+  /** Closes the stream for good. */
+  stop() {
+    clearTimeout(this.timer);
+    this.source?.close();
+    this.source = null;
+  }
+
+  open() {
+    const es = new EventSource(eventsURL(this.room, this.lastId));
+    this.source = es;
+    es.addEventListener('open', () => {
+      this.retryMs = MIN_RETRY_MS;
+      this.onState('live');
+    });
+    es.addEventListener('error', () => {
+      if (es.readyState === EventSource.CLOSED) {
+        es.close();
+        this.onState('reconnecting');
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.open(), this.retryMs);
+        this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+      } else {
+        // The browser reconnects by itself, sending Last-Event-ID.
+        this.onState('reconnecting');
+      }
+    });
+    for (const type of EVENT_TYPES) {
+      es.addEventListener(type, (e) => this.dispatch(type, e));
+    }
+  }
+
+  /**
+   * @param {string} type
+   * @param {MessageEvent} e
+   */
+  dispatch(type, e) {
+    const id = Number(e.lastEventId) || 0;
+    if (type !== 'stream-reset' && id && id <= this.lastId) {
+      // Already seen (a replay overlapping what was delivered live).
+      return;
+    }
+    if (id) {
+      this.lastId = id;
+    }
+    let data;
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    this.onEvent({ type, id, data });
+  }
+}
