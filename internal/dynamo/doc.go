@@ -27,9 +27,10 @@
 // TransactWriteItems with the change itself: the head moves from n to n+1
 // under the condition lastId = n (attribute_not_exists(lastId) for n = 0)
 // and the event is put under attribute_not_exists(pk). A writer that loses
-// the race reads the head again and retries after a short jittered backoff,
-// a bounded number of times, then gives up with chat.ErrConflict. Ids are
-// therefore gap-free and never reused.
+// the race learns the current head from the failed condition (ALL_OLD),
+// retries after a short jittered backoff, a bounded number of times, then
+// gives up with chat.ErrConflict. Ids are therefore gap-free and never
+// reused.
 //
 // # Attribute names
 //

@@ -632,3 +632,36 @@ func TestClearRoomManyItems(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendMessageStaleClientIDKey covers a key whose message is gone
+// without it (TTL removes items one by one, in no set order): the clientId
+// is free and the key is replaced.
+func TestAppendMessageStaleClientIDKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := newStore(t)
+	room := unique(t, "room")
+	const cid = "66666666-2222-4333-8444-555555555555"
+	_, err := local.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(testTable),
+		Item: map[string]types.AttributeValue{
+			dynamo.AttrPK: &types.AttributeValueMemberS{Value: "ROOM#" + room},
+			dynamo.AttrSK: &types.AttributeValueMemberS{Value: "CID#" + cid},
+			"id":          &types.AttributeValueMemberN{Value: "7"},
+		},
+	})
+	if err != nil {
+		t.Fatalf("PutItem: %v", err)
+	}
+	ev := send(t, st, room, "alice", "fresh", cid)
+	if ev.ID != 1 {
+		t.Fatalf("id %d, want 1", ev.ID)
+	}
+	if got := rawItem(t, "ROOM#"+room, "CID#"+cid)["id"].(*types.AttributeValueMemberN).Value; got != "1" {
+		t.Fatalf("key points to %s, want 1", got)
+	}
+	again, created, err := st.AppendMessage(ctx, chat.Message{Room: room, User: "alice", Text: "x", ClientID: cid})
+	if err != nil || created || again.ID != 1 {
+		t.Fatalf("repeat = id %d, created %v, %v; want 1, false", again.ID, created, err)
+	}
+}

@@ -71,7 +71,10 @@ func (s *Store) AppendMessage(_ context.Context, m chat.Message) (chat.Event, bo
 	r := s.room(m.Room)
 	if m.ClientID != "" {
 		if id, ok := r.clients[m.ClientID]; ok {
-			return copyEvent(*r.events[id]), false, nil
+			if ev, ok := r.events[id]; ok && ev.Message != nil {
+				return copyEvent(*ev), false, nil
+			}
+			delete(r.clients, m.ClientID) // stale key: its message is gone
 		}
 	}
 	ev := s.append(r, chat.Event{Room: m.Room, Type: chat.EventMessage, Message: &m})
@@ -98,6 +101,7 @@ func (s *Store) DeleteMessage(_ context.Context, slug string, id int64, user str
 	if ev.Message.User != user {
 		return chat.Event{}, fmt.Errorf("delete %s/%d: %w", slug, id, chat.ErrForbidden)
 	}
+	delete(r.clients, ev.Message.ClientID)
 	ev.Message = nil // tombstone
 	return s.append(r, chat.Event{Room: slug, Type: chat.EventDelete, DeletedID: id}), nil
 }
@@ -110,9 +114,15 @@ func (s *Store) ClearRoom(_ context.Context, slug, user string) (chat.Event, err
 		return chat.Event{}, s.Err
 	}
 	r := s.room(slug)
+	// A whole-room clear leaves a gap in the ids; a per-user clear leaves
+	// tombstones, as the DynamoDB store does.
 	for id, ev := range r.events {
-		if user == "" || (ev.Message != nil && ev.Message.User == user) {
+		switch {
+		case user == "":
 			delete(r.events, id)
+		case ev.Message != nil && ev.Message.User == user:
+			delete(r.clients, ev.Message.ClientID)
+			ev.Message = nil
 		}
 	}
 	if user == "" {
