@@ -6,7 +6,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -92,11 +91,6 @@ func NewStream(ctx context.Context, getenv func(string) string) (http.Handler, e
 	verifier, err := grip.NewVerifier(grip.VerifierConfig{Key: cfg.GripVerifyKey, Issuer: cfg.GripVerifyIss})
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %s: %w", config.EnvGripVerifyKey, err)
-	}
-	if cfg.GripVerifyIss == "" && bytes.HasPrefix(cfg.GripVerifyKey, []byte("-----BEGIN")) {
-		// Fanout signs every customer's requests with the same key pair; only
-		// the issuer tells this service's requests from another's.
-		log.WarnContext(ctx, "Grip-Sig issuer is not checked: set FASTLY_SERVICE_ID or GRIP_VERIFY_ISS")
 	}
 	store, err := newStore(ctx, cfg, log)
 	if err != nil {

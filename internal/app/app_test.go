@@ -32,7 +32,7 @@ func TestBuilders(t *testing.T) {
 		{"send needs a publish target", "SendFunction", with(map[string]string{"API_KEYS": "k"}), "GRIP_URL"},
 		{"stream builds with a shared key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "changeme"}), ""},
 		{"stream needs a verify key", "StreamFunction", base, "GRIP_VERIFY_KEY"},
-		{"stream refuses a broken PEM key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}), "GRIP_VERIFY_KEY"},
+		{"stream refuses a broken PEM key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----", "GRIP_VERIFY_ISS": "fastly:svc"}), "GRIP_VERIFY_KEY"},
 		{"malformed variable", "HistoryFunction", with(map[string]string{"ROOMS": "Not A Slug"}), "ROOMS"},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -257,6 +258,11 @@ func (c Config) RequireStream() error {
 	}
 	if len(c.GripVerifyKey) == 0 {
 		errs = append(errs, missing(EnvGripVerifyKey, "the stream function verifies Grip-Sig with it (Fastly's public key or Pushpin's sig_key; or verify-key in "+EnvGripURL+")"))
+	}
+	if c.GripVerifyIss == "" && bytes.HasPrefix(bytes.TrimSpace(c.GripVerifyKey), []byte("-----BEGIN")) {
+		// Fanout signs every Fastly customer's requests with the same key
+		// pair: without the issuer, any Fastly service could open holds here.
+		errs = append(errs, missing(EnvFastlyServiceID+" or "+EnvGripVerifyIss, "a public verify key is shared by every Fanout customer; the issuer fastly:<service id> tells this service's Grip-Sig from another's"))
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 )
 
 func env(m map[string]string) func(string) string {
@@ -208,6 +210,9 @@ func TestRequire(t *testing.T) {
 		{"history needs nothing else", map[string]string{EnvTableName: "chat"}, Config.RequireHistory, nil},
 		{"stream needs table and key", nil, Config.RequireStream, []string{EnvTableName, EnvGripVerifyKey}},
 		{"stream ok", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "s3cret"}, Config.RequireStream, nil},
+		{"stream with Fanout's key needs the issuer", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "base64:" + grip.FastlyPublicKey}, Config.RequireStream, []string{EnvFastlyServiceID, EnvGripVerifyIss}},
+		{"stream with Fanout's key and service id", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "base64:" + grip.FastlyPublicKey, EnvFastlyServiceID: "svc"}, Config.RequireStream, nil},
+		{"stream with Fanout's key and issuer", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "base64:" + grip.FastlyPublicKey, EnvGripVerifyIss: "fastly:svc"}, Config.RequireStream, nil},
 		{"send needs table, keys, publish", nil, Config.RequireSend, []string{EnvTableName, EnvAPIKeys, EnvGripURL}},
 		{"send with grip url", map[string]string{EnvTableName: "chat", EnvAPIKeys: "k", EnvGripURL: "http://127.0.0.1:5561"}, Config.RequireSend, nil},
 		{"send fastly without token", map[string]string{EnvTableName: "chat", EnvAPIKeys: "k", EnvFastlyServiceID: "svc"}, Config.RequireSend, []string{EnvGripURL}},
