@@ -31,9 +31,24 @@ vet: ## Run go vet.
 test: deps vet ## Vet, then run every test (unit and integration) once, uncached; ends with a summary line.
 	scripts/gotest.sh -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(PKGS)
 
+## ---- benchmarks (owner: benchmarks engineer; cmd/bench, *_bench_test.go, docs/benchmarks.md) --------
+
+# Packages whose go test benchmarks `make bench` runs (the default includes the DynamoDB Local and
+# start-up benchmarks); BENCH_PKGS='./internal/sse ./internal/chat ./internal/httpapi ./internal/grip'
+# runs only the in-process ones. BENCHCOUNT=6 gives benchstat enough samples.
+BENCH_PKGS ?= $(PKGS)
+BENCHCOUNT ?= 1
+# Flags for cmd/bench, e.g. BENCHFLAGS='-listeners 1,10,100 -messages 20 -skip-cold'.
+BENCHFLAGS ?=
+
 .PHONY: bench
-bench: deps ## Run the benchmarks.
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+bench: deps ## Run the go test benchmarks (-benchmem), then the end-to-end benchmark (bench-e2e).
+	$(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCHCOUNT) $(BENCH_PKGS)
+	$(MAKE) --no-print-directory bench-e2e
+
+.PHONY: bench-e2e
+bench-e2e: deps ## End to end on the local stack: fan-out to 1..1000 SSE listeners, reads, cold starts, sizes; writes test-output/bench.md.
+	$(GO) run ./cmd/bench $(BENCHFLAGS)
 
 ## ---- Lambda functions (owner: functions/httpapi engineer) ---------------------------------------
 
@@ -71,10 +86,12 @@ screenshots: deps ## Run the browser tests' screenshot step; writes test-output/
 	$(GO) test -count=1 -run 'TestScreenshots' ./internal/e2e/
 	cp test-output/room-desktop.png docs/screenshot-desktop.png
 
-## ---- local stack (owner: local stack engineer; cmd/devstack) -----------------------------------
+## ---- local stack (owner: local stack engineer; internal/devstack, cmd/devstack) ----------------
 
-# Flags for cmd/devstack, e.g. DEVFLAGS=-bootstrap (real bootstraps under the Lambda RIE) or
-# DEVFLAGS='-pushpin-port 8999'. Settings come from the environment: API_KEYS, ADMIN_KEY, GRIP_SIG_KEY, ROOMS, ...
+# The stack is internal/devstack (also started by the browser and integration tests); cmd/devstack is
+# its command line. Flags, e.g. DEVFLAGS=-bootstrap (real bootstraps under the Lambda RIE) or
+# DEVFLAGS='-pushpin-port 8999'. Settings come from the environment: API_KEYS, ADMIN_KEY, GRIP_SIG_KEY,
+# and ROOMS, TABLE_NAME, LINK_TIMEOUT, PROFANITY_FILTER, LOG_LEVEL, RETENTION_DAYS (over dev/env.json).
 DEVFLAGS ?=
 
 .PHONY: dev

@@ -10,23 +10,25 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/fanout-chat/serverless-chat/internal/apigw"
+	"github.com/fanout-chat/serverless-chat/internal/devstack"
 	"github.com/fanout-chat/serverless-chat/internal/localstack"
 )
 
 // runInvoke builds one function's bootstrap, runs it under the Lambda RIE
-// with its template environment (pointed at the local stack's default
-// ports, so it works beside a running `make dev`), invokes it once with an
-// event file and prints the response, like `sam local invoke`.
-func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// with its template environment (pointed at the local stack's ports, so it
+// works beside a running `make dev`), invokes it once with an event file and
+// prints the response, like `sam local invoke`.
+func runInvoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	root, err := localstack.RepoRoot()
 	if err != nil {
 		return err
 	}
 	fs := flag.NewFlagSet("devstack invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	finish := stackFlags(fs, root)
+	finish := stackFlags(fs, root, getenv)
 	fn := fs.String("fn", "", "the function: a short name (send) or a logical id (SendFunction)")
 	eventFile := fs.String("event", "", "the event JSON file; - reads standard input")
 	if err := fs.Parse(args); err != nil {
@@ -51,28 +53,34 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	tmpl, err := apigw.LoadTemplate(cfg.Template, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("devstack: %w", err)
 	}
 	id := logicalID(*fn)
 	if _, ok := tmpl.Functions[id]; !ok {
 		return fmt.Errorf("devstack: the template has no function %s (it has %v)", id, tmpl.FunctionIDs())
 	}
-	fileVars, err := apigw.LoadEnvVars(cfg.EnvVarsFile)
+	logs := devstack.NewLogMux(stderr)
+	log := slog.New(slog.NewJSONHandler(logs.Part("devstack"), nil))
+	envs, err := devstack.LambdaEnvironments(cfg, tmpl,
+		fmt.Sprintf("http://127.0.0.1:%d", cfg.DynamoPort), fmt.Sprintf("http://127.0.0.1:%d", cfg.PublishPort), log)
 	if err != nil {
 		return err
 	}
-	logs := &logMux{out: stderr}
-	log := slog.New(slog.NewJSONHandler(logs.part("devstack"), nil))
-	envs := functionEnvs(tmpl, localEnv(cfg, fmt.Sprintf("http://127.0.0.1:%d", cfg.DynamoPort)).Merge(fileVars), log)
 
-	outDir := filepath.Join(cfg.StateDir, "build", id)
-	bin, err := localstack.BuildBootstrap(ctx, functionPackage(id), outDir)
-	if err != nil {
-		return err
+	stateDir := cfg.StateDir
+	if stateDir == "" {
+		if stateDir, err = os.MkdirTemp("", "devstack-invoke-"); err != nil {
+			return fmt.Errorf("devstack: build dir: %w", err)
+		}
+		defer os.RemoveAll(stateDir)
 	}
-	rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: envList(envs[id]), Log: logs.part("rie:" + id)})
+	bin, err := localstack.BuildBootstrap(ctx, devstack.FunctionPackage(id), filepath.Join(stateDir, "build", id))
 	if err != nil {
-		return err
+		return fmt.Errorf("devstack: %w", err)
+	}
+	rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: devstack.EnvList(envs[id]), Log: logs.Part("rie:" + id)})
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
 	}
 	defer func() {
 		if err := rie.Stop(); err != nil {
@@ -89,4 +97,16 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", out)
 	return err
+}
+
+// logicalID returns the logical id of a function given by short name
+// ("send") or by logical id ("SendFunction").
+func logicalID(name string) string {
+	if strings.HasSuffix(name, "Function") {
+		return name
+	}
+	if name == "" {
+		return ""
+	}
+	return strings.ToUpper(name[:1]) + name[1:] + "Function"
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/apigw"
-	"github.com/fanout-chat/serverless-chat/internal/config"
+	"github.com/fanout-chat/serverless-chat/internal/devstack"
 	"github.com/fanout-chat/serverless-chat/internal/localstack"
 )
 
@@ -24,15 +24,19 @@ import (
 // DynamoDB Local and Pushpin on the host, starts DynamoDB Local, the edge
 // stand-in and Pushpin around the API port, then runs
 // `sam build && sam local start-api --env-vars ... --port <api-port>`.
-func runSAMLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runSAMLocal(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	root, err := localstack.RepoRoot()
 	if err != nil {
 		return err
 	}
 	fs := flag.NewFlagSet("devstack sam-local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	finish := stackFlags(fs, root)
-	dockerHost := fs.String("docker-host", envOr("SAM_DOCKER_HOST", "host.docker.internal"), "how containers reach this machine (env SAM_DOCKER_HOST)")
+	finish := stackFlags(fs, root, getenv)
+	defaultDockerHost := getenv("SAM_DOCKER_HOST")
+	if defaultDockerHost == "" {
+		defaultDockerHost = "host.docker.internal"
+	}
+	dockerHost := fs.String("docker-host", defaultDockerHost, "how containers reach this machine (env SAM_DOCKER_HOST)")
 	writeOnly := fs.Bool("write-env", false, "only write the env-vars file and print its path")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,7 +47,7 @@ func runSAMLocal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	tmpl, err := apigw.LoadTemplate(cfg.Template, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("devstack: %w", err)
 	}
 	envFile, err := writeSAMEnv(cfg, tmpl, *dockerHost)
 	if err != nil {
@@ -61,12 +65,12 @@ func runSAMLocal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("devstack: sam build: %w", err)
 	}
-	s, err := startStack(ctx, cfg)
+	s, err := devstack.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := s.stop(); err != nil {
+		if err := s.Stop(); err != nil {
 			fmt.Fprintln(stderr, "devstack:", err)
 		}
 	}()
@@ -80,8 +84,8 @@ func runSAMLocal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	api := exec.Command("sam", samArgs...)
 	api.Dir = root
-	logs := &logMux{out: stderr}
-	api.Stdout, api.Stderr = logs.part("sam"), logs.part("sam")
+	samLog := devstack.NewLogMux(stderr).Part("sam")
+	api.Stdout, api.Stderr = samLog, samLog
 	if err := api.Start(); err != nil {
 		return fmt.Errorf("devstack: sam local start-api: %w", err)
 	}
@@ -103,28 +107,21 @@ func runSAMLocal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// writeSAMEnv writes .dev/sam-env.json: each function's local overrides
-// with the host addresses replaced by dockerHost.
-func writeSAMEnv(cfg stackConfig, tmpl *apigw.Template, dockerHost string) (string, error) {
-	fileVars, err := apigw.LoadEnvVars(cfg.EnvVarsFile)
+// writeSAMEnv writes <state>/sam-env.json: each function's environment as
+// the stack gives it (devstack.Environments), with the addresses of this
+// machine replaced by dockerHost, since the functions run in containers.
+func writeSAMEnv(cfg devstack.Config, tmpl *apigw.Template, dockerHost string) (string, error) {
+	envs, err := devstack.Environments(cfg, tmpl,
+		fmt.Sprintf("http://%s:%d", dockerHost, cfg.DynamoPort), fmt.Sprintf("http://%s:%d", dockerHost, cfg.PublishPort), nil)
 	if err != nil {
 		return "", err
 	}
-	local := localEnv(cfg, fmt.Sprintf("http://%s:%d", dockerHost, cfg.DynamoPort))
-	local["Parameters"][config.EnvGripURL] = fmt.Sprintf("http://%s:%d", dockerHost, cfg.PublishPort)
-	vars := local.Merge(fileVars)
-	out := map[string]map[string]string{}
-	for _, id := range tmpl.FunctionIDs() {
-		env, _, err := tmpl.Environment(id, vars)
-		if err != nil {
-			return "", err
-		}
+	for _, env := range envs {
 		for k, v := range env {
 			env[k] = strings.ReplaceAll(v, "127.0.0.1", dockerHost)
 		}
-		out[id] = env
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
+	b, err := json.MarshalIndent(envs, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("devstack: encode env vars: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/httpapi"
+	"github.com/fanout-chat/serverless-chat/internal/webui"
 )
 
 // Builder builds one function's handler from the environment (getenv is
@@ -36,7 +37,18 @@ func Builders() map[string]Builder {
 		"SendFunction":    NewSend,
 		"HistoryFunction": NewHistory,
 		"StreamFunction":  NewStream,
+		"WebFunction":     NewWeb,
 	}
+}
+
+// NewWeb builds the web function's handler: the pages and static assets of
+// internal/webui. It needs neither DynamoDB nor GRIP.
+func NewWeb(_ context.Context, getenv func(string) string) (http.Handler, error) {
+	h, err := webui.NewFromEnv(getenv, webui.WithLogger(slog.Default()))
+	if err != nil {
+		return nil, fmt.Errorf("web function: %w", err)
+	}
+	return h, nil
 }
 
 // NewSend builds the send function's handler.

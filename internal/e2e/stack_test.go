@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,19 +15,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/fanout-chat/serverless-chat/internal/chat"
-	"github.com/fanout-chat/serverless-chat/internal/dynamo"
-	"github.com/fanout-chat/serverless-chat/internal/edge"
-	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/httpapi"
+	"github.com/fanout-chat/serverless-chat/internal/config"
+	"github.com/fanout-chat/serverless-chat/internal/devstack"
 	"github.com/fanout-chat/serverless-chat/internal/localstack"
-	"github.com/fanout-chat/serverless-chat/internal/webui"
 )
 
 // Configuration of the test stack. Each test uses its own room, so tests
@@ -36,29 +26,28 @@ import (
 const (
 	testRooms = "live:Live chat,history:History,deletes:Deletes,reconnect:Reconnect," +
 		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer"
-	testAPIKey = "e2e-api-key"
-	testSigKey = "e2e-grip-signing-key"
-	testTable  = "chat-e2e"
+	testAPIKey   = "e2e-api-key"
+	testAdminKey = "e2e-admin-key"
+	testSigKey   = "e2e-grip-signing-key"
+	testTable    = "chat-e2e"
 )
 
-// stack is the local stack the browser talks to:
+// stack is the local stack of `make dev` (devstack.Start: in-process
+// functions, free ports, DynamoDB Local in memory) with a fault injector in
+// front, which is what the browser opens:
 //
-//	browser → edge stand-in → faults → Pushpin → origin (web, history, send, stream)
-//	                                                  ↓ publish        ↓
-//	                                               Pushpin       DynamoDB Local
+//	browser → faults → Pushpin → edge stand-in → API Gateway emulator → web, history, send, stream
+//	                     ↑ publish                                            ↓
+//	                     └──────────────── send ───────────────────── DynamoDB Local
 type stack struct {
-	// URL is the edge's base URL, what the browser opens.
+	// URL is the fault injector's base URL, what the browser opens.
 	URL string
-	// faults lets a test break the path from the edge to Pushpin.
+	// faults lets a test break the path from the browser to Pushpin.
 	faults *faults
 
-	origin    *httptest.Server
-	front     *httptest.Server
-	dynamo    *localstack.DynamoDB
-	mu        sync.Mutex
-	pushpin   *localstack.Pushpin
-	pushpinCf localstack.PushpinConfig
-	logs      *lockedBuffer
+	dev   *devstack.Stack
+	front *httptest.Server
+	logs  *lockedBuffer
 }
 
 // lockedBuffer collects the output of the stack's processes and handlers.
@@ -79,8 +68,8 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// startStack starts DynamoDB Local, the origin handlers, Pushpin and the
-// edge stand-in, all on 127.0.0.1 and free ports.
+// startStack starts the local stack on free ports, in memory, and the fault
+// injector in front of its Pushpin.
 func startStack(ctx context.Context) (s *stack, err error) {
 	s = &stack{logs: &lockedBuffer{}}
 	defer func() {
@@ -88,128 +77,51 @@ func startStack(ctx context.Context) (s *stack, err error) {
 			s.stop()
 		}
 	}()
-	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
-	s.dynamo, err = localstack.StartDynamoDB(ctx, localstack.DynamoConfig{Log: s.logs})
+	root, err := localstack.RepoRoot()
 	if err != nil {
-		return nil, fmt.Errorf("start DynamoDB Local: %w", err)
+		return nil, fmt.Errorf("repository root: %w", err)
 	}
-	client := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s.dynamo.Endpoint()),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	if err := dynamo.EnsureTable(ctx, client, testTable, true); err != nil {
-		return nil, fmt.Errorf("create table: %w", err)
+	cfg := devstack.DefaultConfig(root)
+	cfg.EnvVarsFile, cfg.StateDir = "", ""
+	cfg.PushpinPort, cfg.PublishPort, cfg.APIPort, cfg.EdgePort, cfg.DynamoPort = 0, 0, 0, 0, 0
+	cfg.APIKeys, cfg.AdminKey, cfg.SigKey = testAPIKey, testAdminKey, testSigKey
+	cfg.Env = map[string]string{
+		config.EnvRooms:       testRooms,
+		config.EnvTableName:   testTable,
+		config.EnvLinkTimeout: "30",
+		config.EnvLogLevel:    "debug",
 	}
-	store, err := dynamo.New(client, testTable, dynamo.WithLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new store: %w", err)
-	}
-	rooms, err := chat.ParseRooms(testRooms)
-	if err != nil {
-		return nil, fmt.Errorf("parse rooms: %w", err)
+	cfg.Log = s.logs
+	if s.dev, err = devstack.Start(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("start devstack: %w", err)
 	}
 
-	// The origin listens first, so Pushpin can be pointed at it; its
-	// publisher needs Pushpin's publish port, so the handlers are set once
-	// Pushpin runs.
-	var originHandler atomic.Pointer[http.Handler]
-	s.origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h := originHandler.Load(); h != nil {
-			(*h).ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "starting", http.StatusServiceUnavailable)
-	}))
-	ppDir, err := os.MkdirTemp("", "e2epp")
-	if err != nil {
-		return nil, fmt.Errorf("pushpin dir: %w", err)
-	}
-	s.pushpin, err = localstack.StartPushpin(ctx, localstack.PushpinConfig{
-		Origin: s.origin.Listener.Addr().String(),
-		SigKey: testSigKey,
-		Dir:    ppDir,
-		Log:    s.logs,
-	})
-	if err != nil {
-		_ = os.RemoveAll(ppDir)
-		return nil, fmt.Errorf("start pushpin: %w", err)
-	}
-	s.pushpinCf = s.pushpin.Config()
-
-	pub, err := grip.NewPublisher(grip.PublishConfig{ControlURI: s.pushpin.PublishURL()}, grip.WithLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new publisher: %w", err)
-	}
-	svc, err := chat.NewService(store, pub, rooms, chat.WithLogger(logger), chat.WithPublishTimeout(2*time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("new service: %w", err)
-	}
-	verifier, err := grip.NewVerifier(grip.VerifierConfig{Key: []byte(testSigKey), Issuer: "pushpin"})
-	if err != nil {
-		return nil, fmt.Errorf("new verifier: %w", err)
-	}
-	web, err := webui.New(rooms, webui.WithLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new web handler: %w", err)
-	}
-	mux := http.NewServeMux()
-	mount := func(routes []httpapi.Route, h http.Handler) {
-		for _, r := range routes {
-			mux.Handle(r.Pattern(), h)
-		}
-	}
-	mount(httpapi.HistoryRoutes(), httpapi.NewHistoryHandler(svc, httpapi.WithLogger(logger)))
-	mount(httpapi.SendRoutes(), httpapi.NewSendHandler(svc, httpapi.Auth{APIKeys: []string{testAPIKey}}, httpapi.WithLogger(logger)))
-	mount(httpapi.StreamRoutes(), httpapi.NewStreamHandler(svc, verifier,
-		httpapi.StreamOptions{LinkTimeout: 30 * time.Second, KeepAlive: 20 * time.Second}, httpapi.WithLogger(logger)))
-	mux.Handle("/", web)
-	var h http.Handler = mux
-	originHandler.Store(&h)
-
-	ppURL, err := url.Parse(s.pushpin.URL())
+	ppURL, err := url.Parse(s.dev.URL())
 	if err != nil {
 		return nil, fmt.Errorf("pushpin URL: %w", err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(ppURL)
 	proxy.FlushInterval = -1 // SSE
-	proxy.ErrorLog = nil
 	s.faults = &faults{next: proxy}
 	proxy.ModifyResponse = s.faults.modifyResponse
-	ed, err := edge.New(edge.Config{APIKey: testAPIKey, Logger: logger}, s.faults)
-	if err != nil {
-		return nil, fmt.Errorf("new edge: %w", err)
-	}
-	s.front = httptest.NewServer(ed)
+	s.front = httptest.NewServer(s.faults)
 	s.URL = s.front.URL
 	return s, nil
 }
 
 // stopPushpin stops Pushpin, dropping every held stream, until startPushpin.
 func (s *stack) stopPushpin() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pushpin == nil {
-		return errors.New("pushpin is not running")
+	if err := s.dev.Pushpin().Stop(); err != nil {
+		return fmt.Errorf("stop pushpin: %w", err)
 	}
-	err := s.pushpin.Stop()
-	s.pushpin = nil
-	return err
+	return nil
 }
 
 // startPushpin starts Pushpin again on the same ports and directory.
 func (s *stack) startPushpin(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pushpin != nil {
-		return errors.New("pushpin is running")
-	}
-	p, err := localstack.StartPushpin(ctx, s.pushpinCf)
-	if err != nil {
+	if err := s.dev.Pushpin().Restart(ctx); err != nil {
 		return fmt.Errorf("restart pushpin: %w", err)
 	}
-	s.pushpin = p
 	return nil
 }
 
@@ -219,21 +131,10 @@ func (s *stack) stop() {
 		s.front.CloseClientConnections()
 		s.front.Close()
 	}
-	s.mu.Lock()
-	if s.pushpin != nil {
-		_ = s.pushpin.Stop()
-		s.pushpin = nil
-	}
-	s.mu.Unlock()
-	if s.pushpinCf.Dir != "" {
-		_ = os.RemoveAll(s.pushpinCf.Dir)
-	}
-	if s.origin != nil {
-		s.origin.CloseClientConnections()
-		s.origin.Close()
-	}
-	if s.dynamo != nil {
-		_ = s.dynamo.Stop()
+	if s.dev != nil {
+		if err := s.dev.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: stop the local stack: %v\n", err)
+		}
 	}
 }
 
@@ -247,8 +148,8 @@ type message struct {
 	ClientID string `json:"clientId"`
 }
 
-// api calls the origin directly (not through Pushpin), as another client
-// would: it keeps working while Pushpin is down.
+// api calls the API Gateway emulator directly (not through Pushpin or the
+// edge), as another client would: it keeps working while Pushpin is down.
 func (s *stack) api(ctx context.Context, method, path, user string, body any) ([]byte, int, error) {
 	var rd io.Reader
 	if body != nil {
@@ -258,7 +159,7 @@ func (s *stack) api(ctx context.Context, method, path, user string, body any) ([
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.origin.URL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, s.dev.APIURL()+path, rd)
 	if err != nil {
 		return nil, 0, fmt.Errorf("new request: %w", err)
 	}
@@ -279,7 +180,7 @@ func (s *stack) api(ctx context.Context, method, path, user string, body any) ([
 	return b, res.StatusCode, nil
 }
 
-// send posts a message as user straight to the origin.
+// send posts a message as user straight to the API.
 func (s *stack) send(ctx context.Context, room, user, text string) (message, error) {
 	b, status, err := s.api(ctx, http.MethodPost, "/room/"+room+"/messages", user, map[string]string{"text": text})
 	if err != nil {
@@ -295,13 +196,13 @@ func (s *stack) send(ctx context.Context, room, user, text string) (message, err
 	return m, nil
 }
 
-// faults sits between the edge and Pushpin and can break the answers to
+// faults sits between the browser and Pushpin and can break the answers to
 // message posts, as a flaky network would.
 type faults struct {
 	next http.Handler
 	// loseSendAnswers makes the answer of each POST of a message a 502
-	// after the origin handled it: the message is stored, the browser
-	// never learns it.
+	// after the send function handled it: the message is stored, the
+	// browser never learns it.
 	loseSendAnswers atomic.Bool
 
 	mu    sync.Mutex

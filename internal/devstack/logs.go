@@ -1,4 +1,4 @@
-package main
+package devstack
 
 import (
 	"bytes"
@@ -6,21 +6,30 @@ import (
 	"sync"
 )
 
-// logMux writes the output of every part of the stack to one writer, a
+// LogMux writes the output of every part of the stack to one writer, a
 // whole line at a time, each line prefixed with the part's name.
-type logMux struct {
+type LogMux struct {
 	mu  sync.Mutex
 	out io.Writer
 }
 
-// part returns a writer whose lines appear as "[name] line".
-func (m *logMux) part(name string) io.Writer {
+// NewLogMux returns a LogMux writing to out; nil discards.
+func NewLogMux(out io.Writer) *LogMux {
+	if out == nil {
+		out = io.Discard
+	}
+	return &LogMux{out: out}
+}
+
+// Part returns a writer whose lines appear as "[name] line". It is safe for
+// concurrent use.
+func (m *LogMux) Part(name string) io.Writer {
 	return &prefixWriter{mux: m, prefix: []byte("[" + name + "] ")}
 }
 
 // prefixWriter buffers a partial line until its newline arrives.
 type prefixWriter struct {
-	mux    *logMux
+	mux    *LogMux
 	prefix []byte
 	mu     sync.Mutex
 	buf    []byte
@@ -35,11 +44,11 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		line := w.buf[:i+1]
-		w.mux.mu.Lock()
-		_, err := w.mux.out.Write(append(append([]byte{}, w.prefix...), line...))
-		w.mux.mu.Unlock()
+		line := append(append([]byte{}, w.prefix...), w.buf[:i+1]...)
 		w.buf = w.buf[i+1:]
+		w.mux.mu.Lock()
+		_, err := w.mux.out.Write(line)
+		w.mux.mu.Unlock()
 		if err != nil {
 			return len(p), err
 		}

@@ -1,4 +1,4 @@
-package main
+package devstack
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fanout-chat/serverless-chat/internal/apigw"
+	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/localstack"
 )
 
@@ -33,30 +36,27 @@ var templateFlag = flag.String("template", "", "SAM template for the stack tests
 
 // syncBuffer collects the stack's logs for failure messages.
 type syncBuffer struct {
-	mux logMux
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func newLogBuffer() *syncBuffer {
-	b := &syncBuffer{}
-	b.mux.out = &b.buf
-	return b
-}
+func newLogBuffer() *syncBuffer { return &syncBuffer{} }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mux.mu.Lock()
-	defer b.mux.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
 func (b *syncBuffer) String() string {
-	b.mux.mu.Lock()
-	defer b.mux.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// testConfig is a stack on free ports, in memory, from the checkout.
-func testConfig(t *testing.T, log io.Writer) stackConfig {
+// testConfig is a stack on free ports (0: Start picks them), in memory,
+// from the checkout, without the developer's env-vars file.
+func testConfig(t *testing.T, log io.Writer) Config {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts DynamoDB Local, Pushpin and the functions; not run with -short")
@@ -72,16 +72,9 @@ func testConfig(t *testing.T, log io.Writer) stackConfig {
 	if tmpl == "" {
 		tmpl = filepath.Join(root, "template.yaml")
 	}
-	ports := make([]int, 5)
-	for i := range ports {
-		if ports[i], err = localstack.FreePort(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return stackConfig{
-		Root:        root,
-		Template:    tmpl,
-		PushpinPort: ports[0], PublishPort: ports[1], APIPort: ports[2], EdgePort: ports[3], DynamoPort: ports[4],
+	return Config{
+		Root:     root,
+		Template: tmpl,
 		APIKeys:  "test-key,other-key",
 		AdminKey: "test-admin",
 		SigKey:   "test-sig-key",
@@ -89,26 +82,29 @@ func testConfig(t *testing.T, log io.Writer) stackConfig {
 	}
 }
 
-// TestStackMessageReachesListener starts the whole stack in-process, sends
-// a message through Pushpin as a script would (its own x-api-key and x-user)
-// and as a signed-in browser would (the edge's cookie), sees both arrive on
-// an SSE stream held by Pushpin, then stops the stack and checks that no
-// process or port is left.
+// TestStackMessageReachesListener starts the whole stack in-process on free
+// ports with its own ROOMS, sends a message through Pushpin as a script
+// would (its own x-api-key and x-user) and as a signed-in browser would (the
+// edge's cookie), sees both arrive on an SSE stream held by Pushpin, does it
+// again after Pushpin was stopped and restarted, then stops the stack and
+// checks that no process or port is left.
 func TestStackMessageReachesListener(t *testing.T) {
 	logs := newLogBuffer()
 	cfg := testConfig(t, logs)
+	fresh := fmt.Sprintf("fresh-%d", time.Now().UnixNano())
+	cfg.Env = map[string]string{config.EnvRooms: fresh + ":Fresh Room,second:Second"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	start := time.Now()
-	s, err := startStack(ctx, cfg)
+	s, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, logs)
 	}
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = s.stop()
+			_ = s.Stop()
 		}
 		if t.Failed() {
 			t.Logf("stack logs:\n%s", logs)
@@ -116,6 +112,17 @@ func TestStackMessageReachesListener(t *testing.T) {
 	}()
 	base := s.URL()
 	room := defaultRoom(t, s)
+	if room != fresh {
+		t.Fatalf("default room %q, want %q from Config.Env", room, fresh)
+	}
+	for _, id := range []string{"HistoryFunction", "SendFunction", "StreamFunction", "WebFunction"} {
+		if got := s.FunctionEnv(id)[config.EnvRooms]; got != cfg.Env[config.EnvRooms] {
+			t.Errorf("%s has ROOMS %q, want Config.Env's", id, got)
+		}
+	}
+	if c := s.Config(); c.PushpinPort == 0 || c.PublishPort == 0 || c.APIPort == 0 || c.EdgePort == 0 || c.DynamoPort == 0 {
+		t.Fatalf("ports not chosen: %+v", c)
+	}
 
 	// The first page: the sign-in prompt of the edge stand-in, then the
 	// room page of the web function.
@@ -126,7 +133,7 @@ func TestStackMessageReachesListener(t *testing.T) {
 		t.Fatalf("GET /: %d %q", resp.StatusCode, body)
 	}
 	resp, body = do(t, browser, "POST", base+"/_edge/signin", strings.NewReader("name=Ann"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
-	if resp.StatusCode != 200 || resp.Request.URL.Path != "/room/"+room {
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/room/"+room || !strings.Contains(body, "Fresh Room") {
 		t.Fatalf("sign in ended at %s with %d: %.200q", resp.Request.URL, resp.StatusCode, body)
 	}
 	t.Logf("start to first served room page: %s", time.Since(start).Round(time.Millisecond))
@@ -168,12 +175,28 @@ func TestStackMessageReachesListener(t *testing.T) {
 		}
 	}
 
+	// Pushpin stopped, then restarted on the same ports, as reconnect tests do.
+	if err := s.Pushpin().Stop(); err != nil {
+		t.Fatalf("stop Pushpin: %v", err)
+	}
+	if err := s.Pushpin().Restart(ctx); err != nil {
+		t.Fatalf("restart Pushpin: %v", err)
+	}
+	frames = listen(ctx, t, base+"/room/"+room+"/events")
+	resp, body = do(t, http.DefaultClient, "POST", s.APIURL()+"/room/"+room+"/messages",
+		strings.NewReader(`{"text":"after the restart"}`),
+		http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {s.APIKey()}, "X-User": {"bot"}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("send to the API directly: %d %s", resp.StatusCode, body)
+	}
+	waitFrame(t, frames, "after the restart")
+
 	pids := s.pids()
 	if len(pids) < 2 {
 		t.Fatalf("pids = %v, want DynamoDB Local and Pushpin", pids)
 	}
 	cancel()
-	if err := s.stop(); err != nil {
+	if err := s.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	stopped = true
@@ -182,10 +205,11 @@ func TestStackMessageReachesListener(t *testing.T) {
 			t.Errorf("pid %d still exists after stop (kill 0: %v)", pid, err)
 		}
 	}
-	for _, p := range cfg.ports() {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+	used := s.Config()
+	for _, p := range used.ports() {
+		ln, err := net.Listen("tcp", hostPort(*p.port))
 		if err != nil {
-			t.Errorf("port %d (%s) still taken after stop: %v", p.port, p.name, err)
+			t.Errorf("port %d (%s) still taken after stop: %v", *p.port, p.name, err)
 			continue
 		}
 		_ = ln.Close()
@@ -195,17 +219,18 @@ func TestStackMessageReachesListener(t *testing.T) {
 // TestStackPortTaken: a taken port is named and nothing starts.
 func TestStackPortTaken(t *testing.T) {
 	cfg := testConfig(t, io.Discard)
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.EdgePort)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	s, err := startStack(context.Background(), cfg)
+	cfg.EdgePort = ln.Addr().(*net.TCPAddr).Port
+	s, err := Start(context.Background(), cfg)
 	if err == nil {
-		_ = s.stop()
+		_ = s.Stop()
 		t.Fatal("started with a taken port")
 	}
-	if !errors.Is(err, errPortTaken) || !strings.Contains(err.Error(), strconv.Itoa(cfg.EdgePort)) || !strings.Contains(err.Error(), "edge") {
+	if !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), strconv.Itoa(cfg.EdgePort)) || !strings.Contains(err.Error(), "edge") {
 		t.Fatalf("err = %v, want it to name port %d (edge stand-in)", err, cfg.EdgePort)
 	}
 }
@@ -220,21 +245,20 @@ func TestBootstrapMatchesInProcess(t *testing.T) {
 	cfg.Bootstrap = true
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	s, err := startStack(ctx, cfg)
+	s, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, logs)
 	}
 	defer func() {
-		if err := s.stop(); err != nil {
+		if err := s.Stop(); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("stack logs:\n%s", logs)
 		}
 	}()
-	inproc := &stack{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	inproc.cfg.Bootstrap = false
-	fns, err := inproc.functions(ctx, s.tmpl, s.envs, &logMux{out: logs})
+	inproc := &Stack{cfg: s.Config(), logs: NewLogMux(logs), log: slog.New(slog.DiscardHandler), tmpl: s.tmpl, envs: s.envs}
+	fns, err := inproc.functions(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +268,7 @@ func TestBootstrapMatchesInProcess(t *testing.T) {
 	}
 	local := httptest.NewServer(api)
 	defer local.Close()
-	boot := "http://127.0.0.1:" + strconv.Itoa(cfg.APIPort)
+	boot := s.APIURL()
 	room := defaultRoom(t, s)
 
 	key := http.Header{"X-Api-Key": {"test-key"}, "X-User": {"cmp"}, "Content-Type": {"application/json"}}
@@ -362,7 +386,7 @@ func do(t *testing.T, c *http.Client, method, u string, body io.Reader, h http.H
 }
 
 // defaultRoom is the first room of the functions' ROOMS.
-func defaultRoom(t *testing.T, s *stack) string {
+func defaultRoom(t *testing.T, s *Stack) string {
 	t.Helper()
 	ids := make([]string, 0, len(s.envs))
 	for id := range s.envs {
@@ -379,6 +403,26 @@ func defaultRoom(t *testing.T, s *stack) string {
 }
 
 type frame struct{ id, event, data string }
+
+// waitFrame waits for a message frame with that text.
+func waitFrame(t *testing.T, frames <-chan frame, text string) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatalf("stream ended; still waiting for %q", text)
+			}
+			var m struct{ Text string }
+			if f.event == "message" && json.Unmarshal([]byte(f.data), &m) == nil && m.Text == text {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no live frame for %q", text)
+		}
+	}
+}
 
 // listen holds an SSE stream open through Pushpin and sends its frames.
 func listen(ctx context.Context, t *testing.T, u string) <-chan frame {

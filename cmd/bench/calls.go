@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"maps"
+	"sync"
+	"time"
+)
+
+// Routes counted by callCounter.
+const (
+	routeSend    = "POST /room/{room}/messages"
+	routeStream  = "GET /room/{room}/events"
+	routeHistory = "GET /room/{room}/messages"
+)
+
+// callCounter reads the local stack's log and counts the functions'
+// request lines by route: how many invocations the origin served. Lines
+// are passed on to out.
+type callCounter struct {
+	out io.Writer
+
+	mu      sync.Mutex
+	partial []byte
+	counts  map[string]int
+}
+
+func newCallCounter(out io.Writer) *callCounter {
+	return &callCounter{out: out, counts: map[string]int{}}
+}
+
+// functionsPrefix starts the lines of the in-process functions in the
+// stack's log.
+var functionsPrefix = []byte("[functions] ")
+
+// Write implements io.Writer.
+func (c *callCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.partial = append(c.partial, p...)
+	for {
+		i := bytes.IndexByte(c.partial, '\n')
+		if i < 0 {
+			break
+		}
+		c.count(c.partial[:i])
+		c.partial = c.partial[i+1:]
+	}
+	c.mu.Unlock()
+	if c.out == nil {
+		return len(p), nil
+	}
+	return c.out.Write(p)
+}
+
+// count counts one line if it is a function's request line.
+func (c *callCounter) count(line []byte) {
+	rest, ok := bytes.CutPrefix(line, functionsPrefix)
+	if !ok || !bytes.Contains(rest, []byte(`"msg":"request"`)) {
+		return
+	}
+	var rec struct {
+		Route string `json:"route"`
+	}
+	if json.Unmarshal(rest, &rec) == nil && rec.Route != "" {
+		c.counts[rec.Route]++
+	}
+}
+
+// snapshot returns the counts so far.
+func (c *callCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.counts)
+}
+
+// get returns the count of one route.
+func (c *callCounter) get(route string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[route]
+}
+
+// settle waits until route's count has not changed for quiet, or until
+// limit has passed.
+func (c *callCounter) settle(ctx context.Context, route string, quiet, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	last, since := c.get(route), time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		if n := c.get(route); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+	}
+}

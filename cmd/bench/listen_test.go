@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFrameIDs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		stream string
+		want   []int64
+	}{
+		{"frames", "id: 1\nevent: message\ndata: {}\n\nid: 2\ndata: x\n\n", []int64{1, 2}},
+		{"comments and keep-alives", ":\n\n: hi\n\nid: 3\ndata: x\n\n", []int64{3}},
+		{"crlf and no space", "id:4\r\ndata: x\r\n\r\n", []int64{4}},
+		{"incomplete last frame", "id: 5\ndata: x\n\nid: 6\ndata: y\n", []int64{5}},
+		{"frame without id", "event: message\ndata: x\n\n", nil},
+		{"id does not leak into next frame", "id: 7\ndata: a\n\ndata: b\n\n", []int64{7}},
+		{"non-numeric id", "id: abc\ndata: x\n\n", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []int64
+			if err := frameIDs(strings.NewReader(tc.stream), func(id int64) { got = append(got, id) }); err != nil {
+				t.Fatalf("frameIDs: %v", err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("ids = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTracker(t *testing.T) {
+	t.Parallel()
+	base := time.Unix(1000, 0)
+	cases := []struct {
+		name      string
+		listeners int
+		records   []int64 // ids, one receipt each, at base + index ms
+		wait      int64
+		wantAll   bool
+		wantCount int
+		wantLast  time.Time
+		unknown   int64
+	}{
+		{"all received", 3, []int64{1, 1, 1}, 1, true, 3, base.Add(2 * time.Millisecond), 0},
+		{"one missing", 3, []int64{1, 1}, 1, false, 2, time.Time{}, 0},
+		{"other ids do not count", 2, []int64{1, 2, 2}, 1, false, 1, time.Time{}, 0},
+		{"out of range", 1, []int64{9, 0}, 1, false, 0, time.Time{}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTracker(tc.listeners, 3)
+			// Record latest first, so the maximum is not simply the last call.
+			for i := len(tc.records) - 1; i >= 0; i-- {
+				tr.record(tc.records[i], base.Add(time.Duration(i)*time.Millisecond))
+			}
+			last, count := tr.waitFor(context.Background(), tc.wait, 10*time.Millisecond)
+			if count != tc.wantCount || (tc.wantAll && !last.Equal(tc.wantLast)) || (!tc.wantAll && !last.IsZero()) {
+				t.Errorf("waitFor = %v, %d; want %v, %d", last, count, tc.wantLast, tc.wantCount)
+			}
+			if got := tr.unknown.Load(); got != tc.unknown {
+				t.Errorf("unknown = %d, want %d", got, tc.unknown)
+			}
+		})
+	}
+}

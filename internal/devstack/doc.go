@@ -1,0 +1,16 @@
+// Package devstack runs the whole chat on one machine without Docker: DynamoDB
+// Local, every function of template.yaml behind the API Gateway HTTP API
+// emulator (in-process, or each real bootstrap under the Lambda RIE), the
+// stand-in for the sign-in edge, and Pushpin in front. `make dev`
+// (cmd/devstack), the browser tests (internal/e2e) and the integration tests
+// all start it with Start, so they exercise the same assembly.
+//
+// Requests flow browser → Pushpin → edge stand-in → API emulator → function,
+// as in production browser → edge → Fanout → API Gateway → Lambda, except
+// that locally Pushpin sits in front of the edge: Pushpin must own the
+// chat's port, and the edge only adds headers, so the order of the two does
+// not change what the functions see, and Pushpin's Grip-Sig passes the edge
+// untouched.
+//
+// Every server binds 127.0.0.1; every process is stopped by its pid.
+package devstack

@@ -1,0 +1,88 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+
+	"github.com/fanout-chat/serverless-chat/internal/apigw"
+	"github.com/fanout-chat/serverless-chat/internal/app"
+	"github.com/fanout-chat/serverless-chat/internal/localstack"
+)
+
+// functions returns the Function of every template function: its handler
+// built in-process from its environment by app.Builders, or its real
+// bootstrap under the Lambda RIE.
+func (s *Stack) functions(ctx context.Context, bootstrap bool) (map[string]apigw.Function, error) {
+	if !bootstrap {
+		return s.inProcess(ctx)
+	}
+	fns := map[string]apigw.Function{}
+	for _, id := range s.tmpl.FunctionIDs() {
+		outDir, err := s.buildDir(id)
+		if err != nil {
+			return nil, err
+		}
+		bin, err := localstack.BuildBootstrap(ctx, FunctionPackage(id), outDir)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: build %s: %w", id, err)
+		}
+		rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: EnvList(s.envs[id]), Log: s.logs.Part("rie:" + id)})
+		if err != nil {
+			return nil, fmt.Errorf("devstack: start %s under the RIE: %w", id, err)
+		}
+		s.ries = append(s.ries, rie)
+		s.log.Info("function under the RIE", "function", id, "invoke", rie.InvokeURL(), "pid", rie.Pid())
+		fns[id] = apigw.Remote(rie.InvokeURL(), &http.Client{})
+	}
+	return fns, nil
+}
+
+// defaultLoggerMu serialises inProcess's swap of the process-wide slog
+// default, so two stacks started at once each capture their own logger.
+var defaultLoggerMu sync.Mutex
+
+// inProcess builds every function's handler with the constructor its main
+// calls. The constructors log through slog.Default(), captured when they
+// build (as each main sets it before building), so the default is pointed
+// at the stack's "functions" log while they build and restored after.
+func (s *Stack) inProcess(ctx context.Context) (_ map[string]apigw.Function, err error) {
+	defaultLoggerMu.Lock()
+	defer defaultLoggerMu.Unlock()
+	prev, prevOut, prevFlags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(s.logs.Part("functions"), nil)))
+	defer func() {
+		slog.SetDefault(prev)
+		// SetDefault also redirects the log package; put it back too.
+		log.SetOutput(prevOut)
+		log.SetFlags(prevFlags)
+	}()
+
+	builders := app.Builders()
+	fns := map[string]apigw.Function{}
+	for _, id := range s.tmpl.FunctionIDs() {
+		build, ok := builders[id]
+		if !ok {
+			return nil, fmt.Errorf("devstack: no in-process constructor for %s (add it to app.Builders, or use Bootstrap)", id)
+		}
+		env := s.envs[id]
+		h, err := build(ctx, func(k string) string { return env[k] })
+		if err != nil {
+			return nil, fmt.Errorf("devstack: build %s: %w", id, err)
+		}
+		fns[id] = apigw.InProcess(h)
+	}
+	return fns, nil
+}
+
+// buildDir is where a function's bootstrap is built.
+func (s *Stack) buildDir(id string) (string, error) {
+	if s.cfg.StateDir != "" {
+		return filepath.Join(s.cfg.StateDir, "build", id), nil
+	}
+	return s.tempDir("devstack-" + id + "-")
+}
