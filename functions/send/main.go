@@ -16,7 +16,7 @@ import (
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
-	handler, err := app.NewSend(context.Background(), os.Getenv)
+	handler, err := app.NewSend(context.Background(), os.Getenv, slog.Default())
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 
@@ -10,13 +11,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/fanout-chat/serverless-chat/internal/webui"
+	"github.com/fanout-chat/serverless-chat/internal/app"
 )
 
 func main() {
 	logger := lambdacontext.NewLogger()
 	slog.SetDefault(logger)
-	h, err := webui.NewFromEnv(os.Getenv, webui.WithLogger(logger))
+	h, err := app.NewWeb(context.Background(), os.Getenv, logger)
 	if err != nil {
 		logger.Error("start web function", slog.Any("error", err))
 		os.Exit(1)

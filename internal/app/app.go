@@ -26,9 +26,9 @@ import (
 )
 
 // Builder builds one function's handler from the environment (getenv is
-// os.Getenv in Lambda). It fails, with an error naming the variable, when
-// configuration is missing or malformed.
-type Builder func(ctx context.Context, getenv func(string) string) (http.Handler, error)
+// os.Getenv in Lambda) with the logger its handlers log to. It fails, with an
+// error naming the variable, when configuration is missing or malformed.
+type Builder func(ctx context.Context, getenv func(string) string, log *slog.Logger) (http.Handler, error)
 
 // Builders returns the builder of each function this package wires, keyed
 // by its logical id in template.yaml.
@@ -43,8 +43,8 @@ func Builders() map[string]Builder {
 
 // NewWeb builds the web function's handler: the pages and static assets of
 // internal/webui. It needs neither DynamoDB nor GRIP.
-func NewWeb(_ context.Context, getenv func(string) string) (http.Handler, error) {
-	h, err := webui.NewFromEnv(getenv, webui.WithLogger(slog.Default()))
+func NewWeb(_ context.Context, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
+	h, err := webui.NewFromEnv(getenv, webui.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("web function: %w", err)
 	}
@@ -52,12 +52,11 @@ func NewWeb(_ context.Context, getenv func(string) string) (http.Handler, error)
 }
 
 // NewSend builds the send function's handler.
-func NewSend(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+func NewSend(ctx context.Context, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
 	cfg, err := load(getenv, config.Config.RequireSend)
 	if err != nil {
 		return nil, fmt.Errorf("send function: %w", err)
 	}
-	log := slog.Default()
 	store, err := newStore(ctx, cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("send function: %w", err)
@@ -75,12 +74,11 @@ func NewSend(ctx context.Context, getenv func(string) string) (http.Handler, err
 
 // NewHistory builds the history function's handler. It needs no GRIP
 // setting.
-func NewHistory(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+func NewHistory(ctx context.Context, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
 	cfg, err := load(getenv, config.Config.RequireHistory)
 	if err != nil {
 		return nil, fmt.Errorf("history function: %w", err)
 	}
-	log := slog.Default()
 	store, err := newStore(ctx, cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("history function: %w", err)
@@ -94,12 +92,11 @@ func NewHistory(ctx context.Context, getenv func(string) string) (http.Handler, 
 
 // NewStream builds the stream function's handler. It verifies Grip-Sig but
 // never publishes.
-func NewStream(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+func NewStream(ctx context.Context, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
 	cfg, err := load(getenv, config.Config.RequireStream)
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %w", err)
 	}
-	log := slog.Default()
 	verifier, err := grip.NewVerifier(grip.VerifierConfig{Key: cfg.GripVerifyKey, Issuer: cfg.GripVerifyIss})
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %s: %w", config.EnvGripVerifyKey, err)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,8 @@ func TestBuilders(t *testing.T) {
 		{"stream builds with a shared key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "changeme"}), ""},
 		{"stream needs a verify key", "StreamFunction", base, "GRIP_VERIFY_KEY"},
 		{"stream refuses a broken PEM key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----", "GRIP_VERIFY_ISS": "fastly:svc"}), "GRIP_VERIFY_KEY"},
+		{"web builds without DynamoDB or GRIP settings", "WebFunction", map[string]string{}, ""},
+		{"web refuses malformed rooms", "WebFunction", map[string]string{"ROOMS": "Not A Slug"}, "ROOMS"},
 		{"malformed variable", "HistoryFunction", with(map[string]string{"ROOMS": "Not A Slug"}), "ROOMS"},
 	}
 	for _, tt := range tests {
@@ -42,7 +45,7 @@ func TestBuilders(t *testing.T) {
 			if !ok {
 				t.Fatalf("no builder for %s", tt.fn)
 			}
-			h, err := build(t.Context(), func(k string) string { return tt.env[k] })
+			h, err := build(t.Context(), func(k string) string { return tt.env[k] }, slog.New(slog.DiscardHandler))
 			if tt.wantErr == "" {
 				if err != nil || h == nil {
 					t.Fatalf("build: %v", err)

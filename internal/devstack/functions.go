@@ -3,11 +3,9 @@ package devstack
 import (
 	"context"
 	"fmt"
-	"log"
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"sync"
 
 	"github.com/fanout-chat/serverless-chat/internal/apigw"
 	"github.com/fanout-chat/serverless-chat/internal/app"
@@ -42,26 +40,10 @@ func (s *Stack) functions(ctx context.Context, bootstrap bool) (map[string]apigw
 	return fns, nil
 }
 
-// defaultLoggerMu serialises inProcess's swap of the process-wide slog
-// default, so two stacks started at once each capture their own logger.
-var defaultLoggerMu sync.Mutex
-
 // inProcess builds every function's handler with the constructor its main
-// calls. The constructors log through slog.Default(), captured when they
-// build (as each main sets it before building), so the default is pointed
-// at the stack's "functions" log while they build and restored after.
-func (s *Stack) inProcess(ctx context.Context) (_ map[string]apigw.Function, err error) {
-	defaultLoggerMu.Lock()
-	defer defaultLoggerMu.Unlock()
-	prev, prevOut, prevFlags := slog.Default(), log.Writer(), log.Flags()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(s.logs.Part("functions"), nil)))
-	defer func() {
-		slog.SetDefault(prev)
-		// SetDefault also redirects the log package; put it back too.
-		log.SetOutput(prevOut)
-		log.SetFlags(prevFlags)
-	}()
-
+// calls, logging to the stack's "functions" log.
+func (s *Stack) inProcess(ctx context.Context) (map[string]apigw.Function, error) {
+	logger := slog.New(slog.NewJSONHandler(s.logs.Part("functions"), nil))
 	builders := app.Builders()
 	fns := map[string]apigw.Function{}
 	for _, id := range s.tmpl.FunctionIDs() {
@@ -70,7 +52,7 @@ func (s *Stack) inProcess(ctx context.Context) (_ map[string]apigw.Function, err
 			return nil, fmt.Errorf("devstack: no in-process constructor for %s (add it to app.Builders, or use Bootstrap)", id)
 		}
 		env := s.envs[id]
-		h, err := build(ctx, func(k string) string { return env[k] })
+		h, err := build(ctx, func(k string) string { return env[k] }, logger)
 		if err != nil {
 			return nil, fmt.Errorf("devstack: build %s: %w", id, err)
 		}
