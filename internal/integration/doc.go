@@ -16,7 +16,7 @@
 // because Pushpin remembers a channel's last id for 60 s and ids are per
 // room. Run:
 //
-//	go test ./internal/integration/             # about 30 s
+//	go test ./internal/integration/             # ~10 s, most of it Pushpin holding an out-of-order publish
 //	go test -count=3 ./internal/integration/    # flakiness check
 //	go test -short ./internal/integration/      # skips everything
 //

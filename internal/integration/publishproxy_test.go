@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -57,7 +58,7 @@ func startPublishProxy() (*publishProxy, error) {
 	go func() {
 		defer close(p.done)
 		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Printf("publish proxy: serve: %v\n", err)
+			fmt.Fprintf(os.Stderr, "publish proxy: serve: %v\n", err)
 		}
 	}()
 	return p, nil

@@ -165,14 +165,14 @@ func (l *listener) next(t *testing.T, d time.Duration) frame {
 			l.mu.Lock()
 			err := l.err
 			l.mu.Unlock()
-			t.Fatalf("listener %s: stream ended (%v); received before: %s", l.name, err, l.history())
+			t.Fatalf("listener %s: stream ended (%v); received so far: %s", l.name, err, l.history())
 		}
 		l.mu.Lock()
 		l.seen = append(l.seen, f)
 		l.mu.Unlock()
 		return f
 	case <-timer.C:
-		t.Fatalf("listener %s: no frame within %s; received before: %s", l.name, d, l.history())
+		t.Fatalf("listener %s: no frame within %s; received so far: %s", l.name, d, l.history())
 	}
 	return frame{}
 }
@@ -204,7 +204,7 @@ func (l *listener) expectMessage(t *testing.T, want message) {
 	t.Helper()
 	f := l.next(t, liveWait)
 	if f.ID != strconv.FormatInt(want.ID, 10) || f.Event != "message" {
-		t.Fatalf("listener %s: got frame %s, want id %d event message; received before: %s", l.name, f, want.ID, l.history())
+		t.Fatalf("listener %s: got frame %s, want id %d event message; received so far: %s", l.name, f, want.ID, l.history())
 	}
 	got := decodeMessage(t, []byte(f.Data))
 	if got != want {
@@ -218,7 +218,7 @@ func (l *listener) expectEvent(t *testing.T, id int64, event string, wantData ma
 	t.Helper()
 	f := l.next(t, liveWait)
 	if f.ID != strconv.FormatInt(id, 10) || f.Event != event {
-		t.Fatalf("listener %s: got frame %s, want id %d event %s; received before: %s", l.name, f, id, event, l.history())
+		t.Fatalf("listener %s: got frame %s, want id %d event %s; received so far: %s", l.name, f, id, event, l.history())
 	}
 	var got map[string]any
 	if err := json.Unmarshal([]byte(f.Data), &got); err != nil {
