@@ -48,7 +48,8 @@ bench: deps ## Run the go test benchmarks (-benchmem), then the end-to-end bench
 
 .PHONY: bench-e2e
 bench-e2e: deps ## End to end on the local stack: fan-out to 1..1000 SSE listeners, reads, cold starts, sizes; writes test-output/bench.md.
-	$(GO) run ./cmd/bench $(BENCHFLAGS)
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench $(BENCHFLAGS)
 
 ## ---- Lambda functions (owner: functions/httpapi engineer) ---------------------------------------
 
