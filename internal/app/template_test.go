@@ -187,13 +187,17 @@ func TestTemplateFunctions(t *testing.T) {
 		t.Errorf("Globals.Function.Architectures = %v, want [arm64]", got)
 	}
 
-	wantPolicy := map[string]string{
-		"SendFunction":    "DynamoDBCrudPolicy",
-		"HistoryFunction": "DynamoDBReadPolicy",
-		"StreamFunction":  "DynamoDBReadPolicy",
-		"WebFunction":     "",
+	// Least privilege: each function may make exactly the DynamoDB calls it
+	// needs, on the table and its index, and nobody may Scan.
+	readOnly := []string{"dynamodb:GetItem", "dynamodb:Query"}
+	wantActions := map[string][]string{
+		"SendFunction": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+			"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"},
+		"HistoryFunction": readOnly,
+		"StreamFunction":  readOnly,
+		"WebFunction":     nil,
 	}
-	for id, policy := range wantPolicy {
+	for id, want := range wantActions {
 		fn := dig(raw, "Resources", id)
 		if fn == nil {
 			t.Errorf("no resource %s", id)
@@ -209,18 +213,31 @@ func TestTemplateFunctions(t *testing.T) {
 			t.Errorf("%s Metadata.BuildMethod = %v, want makefile", id, got)
 		}
 		pols, _ := dig(fn, "Properties", "Policies").([]any)
-		if policy == "" {
+		if want == nil {
 			if len(pols) != 0 {
 				t.Errorf("%s has policies %v, want none", id, pols)
 			}
 			continue
 		}
 		if len(pols) != 1 {
-			t.Errorf("%s policies = %v, want exactly %s", id, pols, policy)
+			t.Errorf("%s policies = %v, want one inline statement", id, pols)
 			continue
 		}
-		if got := dig(pols[0], policy, "TableName", "Ref"); got != "ChatTable" {
-			t.Errorf("%s policy = %v, want %s on Ref ChatTable", id, pols[0], policy)
+		stmts, _ := dig(pols[0], "Statement").([]any)
+		if len(stmts) != 1 {
+			t.Errorf("%s statements = %v, want one", id, stmts)
+			continue
+		}
+		var got []string
+		for _, a := range dig(stmts[0], "Action").([]any) {
+			got = append(got, fmt.Sprint(a))
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s actions = %v, want %v", id, got, want)
+		}
+		res := fmt.Sprint(dig(stmts[0], "Resource"))
+		if !strings.Contains(res, "ChatTable.Arn") || !strings.Contains(res, "/index/*") {
+			t.Errorf("%s resources = %s, want the table and its indexes", id, res)
 		}
 	}
 }
