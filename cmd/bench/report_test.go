@@ -35,8 +35,8 @@ func TestReportWrite(t *testing.T) {
 		name, want string
 	}{
 		{"date", "## Benchmark run 2026-01-02 03:04 UTC"},
-		{"baseline row", "| 1 | 10.00 ms | 20.00 ms | 30.00 ms | 1.00× | 1.00 ms | 10.00× | 50 / 0 |"},
-		{"ratio to one listener and to raw", "| 10 | 12.00 ms | 24.00 ms | 36.00 ms | 1.20× | 2.00 ms | 6.00× | 50 / 0 |"},
+		{"baseline row", "| 1 | 10.00 ms | 20.00 ms | 30.00 ms | 1.00× | 1.00 ms | 10.00× | 9.00 ms | 1.00× | 50 / 0 |"},
+		{"ratio to one listener and to raw", "| 10 | 12.00 ms | 24.00 ms | 36.00 ms | 1.20× | 2.00 ms | 6.00× | 10.00 ms | 1.11× | 50 / 0 |"},
 		{"delivery with losses", "| 10 | 14.00 ms | 28.00 ms | 42.00 ms | 4.00 ms | 8.00 ms | 12.00 ms | 3.50× | 49/50, 50/50 (origin: 1 dup, 0 unknown, 0 broken) |"},
 		{"read ratio", "| history | 5.00 ms | 10.00 ms | 15.00 ms | 2.50× |"},
 		{"cold", "| SendFunction | 100.00 ms | 200.00 ms | 80.00 ms | 4.00 ms | 20.00× | 20.0 MiB |"},
