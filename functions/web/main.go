@@ -1,5 +1,6 @@
-// Command web is the Lambda function that serves the chat's pages and static
-// front end (internal/webui) behind API Gateway.
+// Command web is the web Lambda function: it wires the handler built by
+// app.NewWeb (pages and static front end, internal/webui) behind the API
+// Gateway HTTP API (payload 2.0) adapter.
 package main
 
 import (
@@ -15,12 +16,11 @@ import (
 )
 
 func main() {
-	logger := lambdacontext.NewLogger()
-	slog.SetDefault(logger)
-	h, err := app.NewWeb(context.Background(), os.Getenv, logger)
+	slog.SetDefault(lambdacontext.NewLogger())
+	handler, err := app.NewWeb(context.Background(), os.Getenv, slog.Default())
 	if err != nil {
-		logger.Error("start web function", slog.Any("error", err))
+		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
 }

@@ -36,8 +36,6 @@ type Server struct {
 	functions map[string]Function
 	timeouts  map[string]time.Duration
 	log       *slog.Logger
-	now       func() time.Time
-	newID     func() string
 }
 
 // Option configures a Server.
@@ -45,12 +43,6 @@ type Option func(*Server)
 
 // WithLogger sets the logger of the access log and invocation errors.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
-
-// WithClock sets the clock used for requestContext.time.
-func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
-
-// WithRequestIDs sets the generator of request ids.
-func WithRequestIDs(next func() string) Option { return func(s *Server) { s.newID = next } }
 
 // NewServer returns a Server for t's routes. fns must hold a Function for
 // every function that has a route.
@@ -64,8 +56,6 @@ func NewServer(t *Template, fns map[string]Function, opts ...Option) (*Server, e
 		functions: fns,
 		timeouts:  map[string]time.Duration{},
 		log:       slog.New(slog.DiscardHandler),
-		now:       time.Now,
-		newID:     newRequestID,
 	}
 	for _, o := range opts {
 		o(s)
@@ -83,8 +73,8 @@ func NewServer(t *Template, fns map[string]Function, opts ...Option) (*Server, e
 
 // ServeHTTP routes r, invokes the function and writes its response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := s.now()
-	requestID := s.newID()
+	start := time.Now()
+	requestID := newRequestID()
 	w.Header().Set("Apigw-Requestid", requestID)
 	route, params, ok := s.router.match(r.Method, r.URL.EscapedPath())
 	if !ok {
@@ -161,7 +151,7 @@ func (s *Server) invoke(ctx context.Context, id string, ev events.APIGatewayV2HT
 func (s *Server) access(r *http.Request, routeKey, fn string, status int, start time.Time) {
 	s.log.InfoContext(r.Context(), "request",
 		"method", r.Method, "path", r.URL.Path, "route", routeKey, "function", fn,
-		"status", status, "ms", s.now().Sub(start).Milliseconds())
+		"status", status, "ms", time.Since(start).Milliseconds())
 }
 
 // WriteResponse writes a function's payload 2.0 response as API Gateway

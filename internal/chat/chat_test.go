@@ -225,11 +225,16 @@ func TestSendSucceedsWhenPublishFails(t *testing.T) {
 	if err != nil || !created || m.ID != 1 {
 		t.Fatalf("Send = %+v %v %v", m, created, err)
 	}
+	if last, err := st.LastEventID(context.Background(), "r1"); err != nil || last != 1 {
+		t.Fatalf("stored last id = %d, %v; want 1", last, err)
+	}
+	if n := len(pub.Published()); n != 0 {
+		t.Fatalf("published %d frames through a failing publisher", n)
+	}
 	rep, err := svc.Resume(context.Background(), "r1", 0)
 	if err != nil || len(rep.Events) != 1 || rep.Events[0].Message.Text != "kept" {
 		t.Fatalf("Resume = %+v, %v", rep, err)
 	}
-	_ = st
 }
 
 func TestSendFailsWhenStoreFails(t *testing.T) {
@@ -292,7 +297,9 @@ func TestHistoryPaging(t *testing.T) {
 	t.Parallel()
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	for i := 0; i < 45; i++ {
+	// More messages than the largest page, so the clamp below is observable.
+	const total = chat.MaxPageSize + 5
+	for i := 0; i < total; i++ {
 		if _, _, err := svc.Send(ctx, chat.SendInput{Room: "r1", User: "a", Text: "m"}); err != nil {
 			t.Fatal(err)
 		}
@@ -312,12 +319,12 @@ func TestHistoryPaging(t *testing.T) {
 		}
 		before = page.Messages[len(page.Messages)-1].ID
 	}
-	if len(ids) != 45 || ids[0] != 45 || ids[44] != 1 {
+	if len(ids) != total || ids[0] != total || ids[total-1] != 1 {
 		t.Fatalf("paged ids = %v", ids)
 	}
-	page, _ := svc.History(ctx, "r1", 0, 1000)
-	if len(page.Messages) != chat.MaxPageSize-55 || page.More {
-		t.Fatalf("clamped page: %d more=%v", len(page.Messages), page.More)
+	page, err := svc.History(ctx, "r1", 0, 1000)
+	if err != nil || len(page.Messages) != chat.MaxPageSize || !page.More {
+		t.Fatalf("limit 1000: %d messages, more=%v, err %v; want %d clamped, more", len(page.Messages), page.More, err, chat.MaxPageSize)
 	}
 }
 

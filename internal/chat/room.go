@@ -6,19 +6,15 @@ import (
 	"strings"
 )
 
-// MaxSlugLen is the longest room slug.
-const MaxSlugLen = 64
-
 var slugPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 
 // Room is one chat room: a URL slug and a display name.
 type Room struct {
+	// Slug names the room in URLs and keys ([a-z0-9-]{1,64}).
 	Slug string `json:"slug"`
+	// Name is the display name (the slug when none is configured).
 	Name string `json:"name"`
 }
-
-// Channel is the GRIP channel that carries the room's events.
-func (r Room) Channel() string { return ChannelFor(r.Slug) }
 
 // ChannelFor returns the GRIP channel of the room with that slug.
 func ChannelFor(slug string) string { return "room-" + slug }

@@ -22,7 +22,9 @@ const (
 	ResumeLimit = 200
 )
 
-// DefaultPublishTimeout bounds one publish to the GRIP proxy.
+// DefaultPublishTimeout bounds one publish to the GRIP proxy. A send waits
+// for its publish, and a late publish is recovered through the next link
+// anyway, so a slow proxy must not hold the send's answer for long.
 const DefaultPublishTimeout = 3 * time.Second
 
 // Service is the chat's use cases: send, delete, clear, history and resume.
@@ -30,33 +32,35 @@ const DefaultPublishTimeout = 3 * time.Second
 // second, so a publish failure never loses an acknowledged change: the
 // proxy's next-link request recovers it from the store.
 type Service struct {
-	store          Store
-	pub            Publisher
-	rooms          *Rooms
-	render         *Renderer
-	log            *slog.Logger
-	publishTimeout time.Duration
-	filter         bool
+	store  Store
+	pub    Publisher
+	rooms  *Rooms
+	render *Renderer
+	log    *slog.Logger
+	filter bool
 }
 
 // Option configures a Service.
 type Option func(*Service)
 
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+// WithLogger sets the logger (default slog.Default(); nil keeps it).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
 
 // WithProfanityFilter turns the profanity filter on or off (default on).
 func WithProfanityFilter(on bool) Option { return func(s *Service) { s.filter = on } }
-
-// WithPublishTimeout bounds one publish (default DefaultPublishTimeout).
-func WithPublishTimeout(d time.Duration) Option { return func(s *Service) { s.publishTimeout = d } }
 
 // NewService builds a Service on a store, a publisher and the room list.
 func NewService(store Store, pub Publisher, rooms *Rooms, opts ...Option) (*Service, error) {
 	if store == nil || rooms == nil {
 		return nil, errors.New("chat: new service: store and rooms are required")
 	}
-	s := &Service{store: store, pub: pub, rooms: rooms, log: slog.Default(), publishTimeout: DefaultPublishTimeout, filter: true}
+	s := &Service{store: store, pub: pub, rooms: rooms, log: slog.Default(), filter: true}
 	for _, o := range opts {
 		o(s)
 	}
@@ -69,7 +73,14 @@ func (s *Service) Rooms() *Rooms { return s.rooms }
 
 // SendInput is what a user sends.
 type SendInput struct {
-	Room, User, Text, ClientID string
+	// Room is the slug of the room to send to.
+	Room string
+	// User is the author as the edge named it in x-user.
+	User string
+	// Text is the raw text; Send trims, checks and renders it.
+	Text string
+	// ClientID is the optional idempotency key (a UUID).
+	ClientID string
 }
 
 // Send validates and stores a message, then publishes it. A repeated
@@ -281,7 +292,7 @@ func (s *Service) publish(ctx context.Context, ev Event) {
 		s.log.ErrorContext(ctx, "encode event for publish", "event", ev, "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.publishTimeout)
+	ctx, cancel := context.WithTimeout(ctx, DefaultPublishTimeout)
 	defer cancel()
 	start := time.Now()
 	id, prev := strconv.FormatInt(ev.ID, 10), strconv.FormatInt(ev.ID-1, 10)

@@ -39,8 +39,10 @@ const (
 
 // Defaults of the optional settings.
 const (
+	// DefaultLinkTimeout is LINK_TIMEOUT when unset: Pushpin's own default.
 	DefaultLinkTimeout = 120 * time.Second
-	DefaultKeepAlive   = 20 * time.Second
+	// DefaultKeepAlive is KEEP_ALIVE when unset: the GRIP hold's default.
+	DefaultKeepAlive = grip.DefaultKeepAlive
 )
 
 // ErrMissing is wrapped by every error about a required variable that is not

@@ -125,7 +125,7 @@ func (c *Config) ports() []portUse {
 
 // ErrPortTaken is wrapped by the error of a Start that found a port in use;
 // the error names the port and what it is for.
-var ErrPortTaken = errors.New("port is taken")
+var ErrPortTaken = errors.New("devstack: port is taken")
 
 // resolvePorts gives every 0 port a free one, then fails, naming the first
 // port in use, before anything starts.

@@ -92,12 +92,16 @@ func readSendBody(w http.ResponseWriter, r *http.Request) (text, clientID string
 	return text, body.ClientID, nil
 }
 
-func (h *sendHandler) post(w http.ResponseWriter, r *http.Request) {
+// author checks the user routes' x-api-key and returns x-user.
+func (h *sendHandler) author(r *http.Request) (string, error) {
 	if err := checkKey(r, h.auth.APIKeys...); err != nil {
-		writeError(w, r, h.log, err)
-		return
+		return "", err
 	}
-	u, err := user(r)
+	return user(r)
+}
+
+func (h *sendHandler) post(w http.ResponseWriter, r *http.Request) {
+	u, err := h.author(r)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -120,11 +124,7 @@ func (h *sendHandler) post(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *sendHandler) delete(w http.ResponseWriter, r *http.Request) {
-	if err := checkKey(r, h.auth.APIKeys...); err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	u, err := user(r)
+	u, err := h.author(r)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return

@@ -84,7 +84,8 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slug := r.PathValue("room")
-	after := resumePoint(r, chat.ChannelFor(slug))
+	channel := chat.ChannelFor(slug)
+	after := resumePoint(r, channel)
 	replay, err := h.svc.Resume(r.Context(), slug, after)
 	if err != nil {
 		writeError(w, r, h.log, err)
@@ -96,7 +97,7 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	grip.Hold{
-		Channel:     chat.ChannelFor(slug),
+		Channel:     channel,
 		PrevID:      strconv.FormatInt(replay.LastID, 10),
 		NextLink:    NextLink(slug, replay.LastID),
 		LinkTimeout: h.opts.LinkTimeout,

@@ -9,7 +9,7 @@ import (
 )
 
 // ErrNotInstalled is wrapped by every error about a missing tool.
-var ErrNotInstalled = errors.New("not installed (run make deps)")
+var ErrNotInstalled = errors.New("localstack: not installed (run make deps)")
 
 // RepoRoot returns the directory holding go.mod, found by walking up from the working directory.
 func RepoRoot() (string, error) {

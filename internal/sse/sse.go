@@ -67,10 +67,3 @@ func (e Event) Append(dst []byte) ([]byte, error) {
 
 // Encode returns the encoded frame.
 func (e Event) Encode() ([]byte, error) { return e.Append(nil) }
-
-// Comment returns a comment frame (": text"), which browsers ignore; it
-// keeps idle connections open through intermediaries.
-func Comment(text string) []byte {
-	text = strings.NewReplacer("\r", " ", "\n", " ").Replace(text)
-	return []byte(": " + text + "\n\n")
-}

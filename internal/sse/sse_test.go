@@ -53,13 +53,6 @@ func TestEncodeRejectsInjection(t *testing.T) {
 	}
 }
 
-func TestComment(t *testing.T) {
-	t.Parallel()
-	if got := string(Comment("keep\nalive")); got != ": keep alive\n\n" {
-		t.Fatalf("Comment = %q", got)
-	}
-}
-
 func FuzzEncode(f *testing.F) {
 	f.Add("1", "message", []byte("hello\nworld"))
 	f.Fuzz(func(t *testing.T, id, typ string, data []byte) {
