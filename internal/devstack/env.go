@@ -83,6 +83,12 @@ func withLambdaEnv(env map[string]string, id string, fn *apigw.FunctionResource)
 	out["AWS_LAMBDA_FUNCTION_NAME"] = id
 	out["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(fn.MemorySize)
 	out["AWS_LAMBDA_FUNCTION_TIMEOUT"] = strconv.Itoa(int(fn.Timeout / time.Second))
+	// What the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel
+	// = LOG_LEVEL) makes Lambda set; lambdacontext.NewLogger reads them.
+	out["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+	if lvl := env["LOG_LEVEL"]; lvl != "" {
+		out["AWS_LAMBDA_LOG_LEVEL"] = strings.ToUpper(lvl)
+	}
 	return out
 }
 

@@ -43,7 +43,6 @@ func (s *Stack) functions(ctx context.Context, bootstrap bool) (map[string]apigw
 // inProcess builds every function's handler with the constructor its main
 // calls, logging to the stack's "functions" log.
 func (s *Stack) inProcess(ctx context.Context) (map[string]apigw.Function, error) {
-	logger := slog.New(slog.NewJSONHandler(s.logs.Part("functions"), nil))
 	builders := app.Builders()
 	fns := map[string]apigw.Function{}
 	for _, id := range s.tmpl.FunctionIDs() {
@@ -52,6 +51,11 @@ func (s *Stack) inProcess(ctx context.Context) (map[string]apigw.Function, error
 			return nil, fmt.Errorf("devstack: no in-process constructor for %s (add it to app.Builders, or use Bootstrap)", id)
 		}
 		env := s.envs[id]
+		// Each function logs at its own LOG_LEVEL, as Lambda applies the
+		// template's ApplicationLogLevel; a malformed level fails in build.
+		var level slog.Level
+		_ = level.UnmarshalText([]byte(env["LOG_LEVEL"]))
+		logger := slog.New(slog.NewJSONHandler(s.logs.Part("functions"), &slog.HandlerOptions{Level: level}))
 		h, err := build(ctx, func(k string) string { return env[k] }, logger)
 		if err != nil {
 			return nil, fmt.Errorf("devstack: build %s: %w", id, err)
