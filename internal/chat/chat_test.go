@@ -2,10 +2,12 @@ package chat_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
@@ -414,5 +416,92 @@ func TestConcurrentSendsGetDistinctIDs(t *testing.T) {
 	}
 	if len(seen) != 50 {
 		t.Fatalf("%d ids", len(seen))
+	}
+}
+
+func TestNormalizeRejectsInvisibleAndCommas(t *testing.T) {
+	t.Parallel()
+	for name, text := range map[string]string{
+		"zero-width space only": "\u200b\u200b",
+		"BOM only":              "\ufeff",
+		"joiner and spaces":     " \u200d \n",
+	} {
+		if _, err := chat.NormalizeText(text); !errors.Is(err, chat.ErrEmptyText) {
+			t.Errorf("%s: NormalizeText err = %v, want ErrEmptyText", name, err)
+		}
+	}
+	for name, text := range map[string]string{
+		"replacement character": "a\ufffdb",
+		"emoji with joiner":     "👩\u200d💻",
+	} {
+		if _, err := chat.NormalizeText(text); err != nil {
+			t.Errorf("%s: NormalizeText err = %v, want nil", name, err)
+		}
+	}
+	for _, user := range []string{"ana\u200b", "\u202eana", "a,b", "Smith, John", "\ufeffbob"} {
+		if _, err := chat.NormalizeUser(user); !errors.Is(err, chat.ErrInvalidUser) {
+			t.Errorf("NormalizeUser(%q) err = %v, want ErrInvalidUser", user, err)
+		}
+	}
+}
+
+func TestProfanityFilterJudgesWholeWords(t *testing.T) {
+	t.Parallel()
+	r := chat.NewRenderer(true)
+	tests := []struct{ in, want string }{
+		{"assessment, sextant, Essex, title, class", "assessment, sextant, Essex, title, class"},
+		{"ASS and asses", "*** and *****"},
+		{"(fucking) bullshit.", "(*******) ********."},
+		{"sh1t  happens\nshit", "****  happens\n****"},
+		{"see https://example.com/shit/page now", "see https://example.com/shit/page now"},
+	}
+	for _, tc := range tests {
+		if got := r.Filter(tc.in); got != tc.want {
+			t.Errorf("Filter(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestImagesRenderAsLinks(t *testing.T) {
+	t.Parallel()
+	r := chat.NewRenderer(false)
+	for in, want := range map[string]string{
+		"![img](https://example.com/x.png)": `<a href="https://example.com/x.png" rel="nofollow noreferrer noopener" target="_blank">img</a>`,
+		"![](https://example.com/x.png)":    `<a href="https://example.com/x.png" rel="nofollow noreferrer noopener" target="_blank">https://example.com/x.png</a>`,
+		"[![a](x)](https://b.example)":      `<a href="https://b.example" rel="nofollow noreferrer noopener" target="_blank">a</a>`,
+		"![x](javascript:alert(1))":         "x",
+	} {
+		got, err := r.HTML(in)
+		if err != nil || got != want {
+			t.Errorf("HTML(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestSendRefusesAnotherUsersClientID(t *testing.T) {
+	t.Parallel()
+	svc, st, pub := newService(t)
+	ctx := context.Background()
+	if _, _, err := svc.Send(ctx, chat.SendInput{Room: "r1", User: "ana", Text: "mine", ClientID: cid}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := svc.Send(ctx, chat.SendInput{Room: "r1", User: "mallory", Text: "theirs", ClientID: cid})
+	if !errors.Is(err, chat.ErrClientIDTaken) {
+		t.Fatalf("err = %v, want ErrClientIDTaken", err)
+	}
+	if last, _ := st.LastEventID(ctx, "r1"); last != 1 || len(pub.Published()) != 1 {
+		t.Fatalf("last id %d, %d publishes; want 1, 1", last, len(pub.Published()))
+	}
+}
+
+func TestMessageJSONTimeHasMilliseconds(t *testing.T) {
+	t.Parallel()
+	m := chat.Message{ID: 1, SentAt: time.Date(2026, 1, 2, 3, 4, 5, 100e6, time.FixedZone("x", 3600))}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"sentAt":"2026-01-02T02:04:05.100Z"`) || strings.Count(string(b), "sentAt") != 1 {
+		t.Fatalf("JSON = %s", b)
 	}
 }

@@ -18,10 +18,14 @@ var (
 	// ErrInvalidText means the message text is not valid UTF-8 or holds
 	// control characters other than newline and tab.
 	ErrInvalidText = errors.New("chat: message text is not valid")
-	// ErrInvalidUser means the user name is empty, too long or not valid text.
+	// ErrInvalidUser means the user name is empty, too long, not valid text,
+	// or holds a comma or an invisible formatting character.
 	ErrInvalidUser = errors.New("chat: user name is not valid")
 	// ErrInvalidClientID means the clientId is not a UUID.
 	ErrInvalidClientID = errors.New("chat: clientId is not valid")
+	// ErrClientIDTaken means another user's message in the room already has
+	// that clientId; nothing is stored.
+	ErrClientIDTaken = errors.New("chat: clientId is taken by another user's message")
 	// ErrConflict means concurrent writers kept winning the race for the next
 	// event id and the store gave up; the request may be retried.
 	ErrConflict = errors.New("chat: too many concurrent writers")

@@ -27,6 +27,19 @@ type Message struct {
 	ClientID string `json:"clientId,omitempty"`
 }
 
+// TimeFormat is how sentAt is written: RFC 3339 in UTC with exactly three
+// fractional digits, so the strings sort as the times do.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// MarshalJSON writes the message with sentAt in TimeFormat.
+func (m Message) MarshalJSON() ([]byte, error) {
+	type plain Message // without the method, so no recursion
+	return json.Marshal(struct {
+		plain
+		SentAt string `json:"sentAt"`
+	}{plain(m), m.SentAt.UTC().Format(TimeFormat)})
+}
+
 // LogValue keeps the message text out of logs.
 func (m Message) LogValue() slog.Value {
 	return slog.GroupValue(

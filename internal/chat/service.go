@@ -116,6 +116,11 @@ func (s *Service) Send(ctx context.Context, in SendInput) (Message, bool, error)
 	if ev.Message == nil {
 		return Message{}, false, fmt.Errorf("send to %s: store returned event %d without its message", room.Slug, ev.ID)
 	}
+	if !created && ev.Message.User != user {
+		// A clientId is public (it is in every message's JSON): replaying
+		// someone else's must not return their message as the caller's.
+		return Message{}, false, fmt.Errorf("send to %s: clientId of message %d: %w", room.Slug, ev.ID, ErrClientIDTaken)
+	}
 	if created {
 		s.publish(ctx, ev)
 	}

@@ -35,24 +35,39 @@ func NormalizeText(text string) (string, error) {
 	if n := utf8.RuneCountInString(text); n > MaxTextLen {
 		return "", fmt.Errorf("normalize text: %d characters, at most %d: %w", n, MaxTextLen, ErrTextTooLong)
 	}
+	visible := false
 	for _, r := range text {
-		if r != '\n' && r != '\t' && (unicode.IsControl(r) || r == utf8.RuneError) {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
 			return "", fmt.Errorf("normalize text: control character %U: %w", r, ErrInvalidText)
 		}
+		// Format characters (zero-width space, joiners, direction marks)
+		// are kept inside text, where emoji sequences need them, but a
+		// message of nothing else would show as blank.
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+			visible = true
+		}
+	}
+	if !visible {
+		return "", fmt.Errorf("normalize text: nothing visible: %w", ErrEmptyText)
 	}
 	return text, nil
 }
 
-// NormalizeUser trims a user name and checks it: valid UTF-8 without control
-// characters, 1 to MaxUserLen characters.
+// NormalizeUser trims a user name and checks it: valid UTF-8, 1 to
+// MaxUserLen characters, no control or formatting characters and no comma.
+//
+// Formatting characters (zero-width spaces, direction overrides) would let
+// "ana\u200b" pass for "ana". Commas are refused because the Lambda proxy
+// adapter splits header values on commas and trims the parts: "a,b" and
+// "a, b" would arrive as the same name.
 func NormalizeUser(user string) (string, error) {
 	user = strings.TrimSpace(user)
 	if user == "" || !utf8.ValidString(user) || utf8.RuneCountInString(user) > MaxUserLen {
 		return "", fmt.Errorf("normalize user: %w", ErrInvalidUser)
 	}
 	for _, r := range user {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return "", fmt.Errorf("normalize user: control character %U: %w", r, ErrInvalidUser)
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r == ',' {
+			return "", fmt.Errorf("normalize user: character %U: %w", r, ErrInvalidUser)
 		}
 	}
 	return user, nil

@@ -14,17 +14,18 @@ import (
 // Errors of the HTTP layer. Like the domain's, they reach the client only
 // through statusOf.
 var (
-	errRouteNotFound    = errors.New("httpapi: no such route")
-	errMethodNotAllowed = errors.New("httpapi: method not allowed")
-	errMissingAPIKey    = errors.New("httpapi: x-api-key missing")
-	errInvalidAPIKey    = errors.New("httpapi: x-api-key not accepted")
-	errMissingUser      = errors.New("httpapi: x-user missing")
-	errBodyTooLarge     = errors.New("httpapi: request body too large")
-	errMalformedBody    = errors.New("httpapi: request body is not a JSON object of the expected shape")
-	errInvalidUTF8Body  = errors.New("httpapi: request body is not valid UTF-8")
-	errBadMessageID     = errors.New("httpapi: message id is not a positive integer")
-	errBadQuery         = errors.New("httpapi: query parameter is not a valid number")
-	errNoGripProxy      = errors.New("httpapi: stream request without Grip-Sig")
+	errRouteNotFound        = errors.New("httpapi: no such route")
+	errMethodNotAllowed     = errors.New("httpapi: method not allowed")
+	errMissingAPIKey        = errors.New("httpapi: x-api-key missing")
+	errInvalidAPIKey        = errors.New("httpapi: x-api-key not accepted")
+	errMissingUser          = errors.New("httpapi: x-user missing")
+	errBodyTooLarge         = errors.New("httpapi: request body too large")
+	errUnsupportedMediaType = errors.New("httpapi: request body is not application/json")
+	errMalformedBody        = errors.New("httpapi: request body is not a JSON object of the expected shape")
+	errInvalidUTF8Body      = errors.New("httpapi: request body is not valid UTF-8")
+	errBadMessageID         = errors.New("httpapi: message id is not a positive integer")
+	errBadQuery             = errors.New("httpapi: query parameter is not a valid number")
+	errNoGripProxy          = errors.New("httpapi: stream request without Grip-Sig")
 )
 
 // statusOf is the one mapping from an error to the HTTP status and the short
@@ -47,6 +48,8 @@ func statusOf(err error) (int, string) {
 	// Request shape.
 	case errors.Is(err, errBodyTooLarge):
 		return http.StatusRequestEntityTooLarge, "request body is too large"
+	case errors.Is(err, errUnsupportedMediaType):
+		return http.StatusUnsupportedMediaType, "Content-Type must be application/json"
 	case errors.Is(err, errInvalidUTF8Body):
 		return http.StatusBadRequest, "request body is not valid UTF-8"
 	case errors.Is(err, errMalformedBody):
@@ -79,6 +82,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "x-user must be 1 to 64 characters of text"
 	case errors.Is(err, chat.ErrInvalidClientID):
 		return http.StatusBadRequest, "clientId must be a UUID"
+	case errors.Is(err, chat.ErrClientIDTaken):
+		return http.StatusConflict, "clientId is already used by another user's message"
 	case errors.Is(err, chat.ErrConflict):
 		return http.StatusServiceUnavailable, "too many concurrent writers; retry"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -65,10 +67,18 @@ type sendBody struct {
 	ClientID string  `json:"clientId"`
 }
 
-// readSendBody reads and decodes the body of a send strictly: at most
-// MaxBodyBytes, valid UTF-8 (encoding/json would silently turn invalid bytes
-// into U+FFFD), one JSON object of the right types and nothing after it.
+// readSendBody reads and decodes the body of a send strictly: declared as
+// application/json, at most MaxBodyBytes, valid UTF-8 (encoding/json would
+// silently turn invalid bytes into U+FFFD), one JSON object of the right
+// types and nothing after it.
+//
+// The media type matters for more than tidiness: a cross-site HTML form can
+// POST text/plain without a CORS preflight, but not application/json, so
+// requiring it keeps other sites from posting with a visitor's identity.
 func readSendBody(w http.ResponseWriter, r *http.Request) (text, clientID string, err error) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "", "", fmt.Errorf("read send body: content type %q: %w", r.Header.Get("Content-Type"), errUnsupportedMediaType)
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -78,6 +88,9 @@ func readSendBody(w http.ResponseWriter, r *http.Request) (text, clientID string
 	}
 	if !utf8.Valid(b) {
 		return "", "", fmt.Errorf("read send body: %w", errInvalidUTF8Body)
+	}
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return "", "", fmt.Errorf("decode send body: not an object: %w", errMalformedBody)
 	}
 	var body sendBody
 	if err := json.Unmarshal(b, &body); err != nil {
