@@ -16,6 +16,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/fanout-chat/serverless-chat/internal/app"
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/devstack"
 	"github.com/fanout-chat/serverless-chat/internal/localstack"
@@ -25,7 +31,8 @@ import (
 // never see each other's messages.
 const (
 	testRooms = "live:Live chat,history:History,deletes:Deletes,reconnect:Reconnect," +
-		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer"
+		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer," +
+		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize"
 	testAPIKey   = "e2e-api-key"
 	testAdminKey = "e2e-admin-key"
 	testSigKey   = "e2e-grip-signing-key"
@@ -196,6 +203,39 @@ func (s *stack) send(ctx context.Context, room, user, text string) (message, err
 	return m, nil
 }
 
+// wipeRoom deletes every item of room straight from DynamoDB Local (its
+// head, events and idempotency keys), as recreating the table would: the
+// room's ids start again from 0 while pages that saw the old ids are open.
+func (s *stack) wipeRoom(ctx context.Context, room string) error {
+	db := dynamodb.New(dynamodb.Options{
+		Region:       app.LocalRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider(app.LocalAccessKeyID, app.LocalSecretKey, ""),
+		BaseEndpoint: aws.String(s.dev.DynamoEndpoint()),
+		// DynamoDB Local's checksums do not always match (see app.NewDynamoClient).
+		DisableValidateResponseChecksum: true,
+	})
+	table := s.dev.TableName()
+	pages := dynamodb.NewQueryPaginator(db, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "ROOM#" + room}},
+		ProjectionExpression:      aws.String("pk, sk"),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query items of room %s: %w", room, err)
+		}
+		for _, item := range page.Items {
+			key := map[string]types.AttributeValue{"pk": item["pk"], "sk": item["sk"]}
+			if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key}); err != nil {
+				return fmt.Errorf("delete item of room %s: %w", room, err)
+			}
+		}
+	}
+	return nil
+}
+
 // faults sits between the browser and Pushpin and can break the answers to
 // message posts, as a flaky network would.
 type faults struct {
@@ -204,6 +244,9 @@ type faults struct {
 	// after the send function handled it: the message is stored, the
 	// browser never learns it.
 	loseSendAnswers atomic.Bool
+	// failSends answers each POST of a message with a 503 without passing
+	// it on: nothing is stored.
+	failSends atomic.Bool
 
 	mu    sync.Mutex
 	posts []string // clientIds of the message posts seen, in order
@@ -223,6 +266,10 @@ func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.posts = append(f.posts, in.ClientID)
 		f.mu.Unlock()
+		if f.failSends.Load() {
+			http.Error(w, `{"error":"service unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	f.next.ServeHTTP(w, r)
