@@ -252,7 +252,8 @@ func TestRetryReusesClientID(t *testing.T) {
 	alice.do(chromedp.Click(chromedp.ID("send")))
 	alice.waitFor(`document.getElementById('input').value === ''`, "the retry to succeed")
 	alice.waitFor(`document.getElementById('send-error').hidden`, "the error to clear")
-	time.Sleep(300 * time.Millisecond)
+	alice.waitFor(`document.querySelectorAll('#messages > li:not([data-pending])').length === 1`, "the message to be confirmed")
+	time.Sleep(300 * time.Millisecond) // a duplicate would arrive now
 	if got := alice.texts(); !slices.Equal(got, []string{"sent twice, stored once"}) {
 		t.Errorf("alice sees %q, want the message once", got)
 	}

@@ -12,6 +12,8 @@ const BOTTOM_SLACK = 48;
 const TIME_REFRESH_MS = 5000;
 /** The counter shows once this few characters are left. */
 const COUNTER_FROM_LEFT = 100;
+/** The server's limit on a message, if the page does not say. */
+const DEFAULT_MAX_LEN = 500;
 
 function meta(name) {
   return document.querySelector(`meta[name="${name}"]`)?.getAttribute('content') ?? '';
@@ -19,6 +21,15 @@ function meta(name) {
 
 function byId(id) {
   return document.getElementById(id);
+}
+
+/**
+ * The length of a message as the server counts it: characters (code
+ * points, not UTF-16 units) of the trimmed text.
+ * @param {string} text
+ */
+function textLength(text) {
+  return [...text.trim()].length;
 }
 
 function sleep(ms) {
@@ -45,6 +56,8 @@ class RoomPage {
     this.form = byId('composer');
     this.input = byId('input');
     this.counter = byId('counter');
+    this.sendButton = byId('send');
+    this.maxLen = Number(this.input?.dataset.maxLength) || DEFAULT_MAX_LEN;
     this.sendError = byId('send-error');
     this.confirm = byId('confirm-delete');
     this.messagesEl = byId('messages');
@@ -59,6 +72,15 @@ class RoomPage {
     });
     /** Events that arrive while the history reloads, applied after it. */
     this.queue = null;
+    /** Whether the history must be loaded again once the reload ends. */
+    this.reloadAgain = false;
+    /**
+     * The cursor of "Load earlier messages": the smallest id of the last
+     * history page (its before field), 0 when there is nothing older. It
+     * comes from the server, not from the messages shown, which live
+     * deletes may have removed.
+     */
+    this.before = 0;
     /** The text and clientId of the last send that failed, for a retry. */
     this.retry = null;
   }
@@ -89,7 +111,11 @@ class RoomPage {
           this.list.add(msg);
         }
         this.messagesEl.setAttribute('aria-busy', 'false');
+        this.before = Number(page.before) || 0;
         this.setMore(page.more);
+        if (this.retry && this.list.hasClientId(this.retry.clientId)) {
+          this.confirmSent(this.retry.clientId);
+        }
         this.showPageError('');
         this.scrollToBottom();
         return Number(page.lastEventId) || 0;
@@ -102,20 +128,25 @@ class RoomPage {
 
   /** Prepends the next older page, keeping the view where it was. */
   async loadMore() {
-    const before = this.list.oldestId();
+    const before = this.before;
     if (!before) {
+      this.setMore(false);
       return;
     }
     this.loadMoreButton.disabled = true;
     try {
       const page = await fetchMessages(this.room, before);
+      if (this.before !== before) {
+        return; // the history was reloaded meanwhile (refresh, stream-reset)
+      }
       const height = this.log.scrollHeight;
       const top = this.log.scrollTop;
       for (const msg of page.messages) {
         this.list.add(msg);
       }
       this.log.scrollTop = top + (this.log.scrollHeight - height);
-      this.setMore(page.more);
+      this.before = Number(page.before) || 0;
+      this.setMore(page.more && this.before > 0);
       this.showPageError('');
     } catch (err) {
       this.showPageError(`Could not load earlier messages. ${errorText(err)}`);
@@ -129,13 +160,26 @@ class RoomPage {
 
   setMore(more) {
     this.loadMoreButton.hidden = !more;
-    this.empty.hidden = this.list.size > 0 || more;
+    this.updateEmpty();
+  }
+
+  /** Says "No messages yet" when nothing is shown and nothing is older. */
+  updateEmpty() {
+    this.empty.hidden = this.list.size > 0 || this.list.pendingCount > 0 || !this.loadMoreButton.hidden;
   }
 
   // --- live events -----------------------------------------------------
 
   onEvent(ev) {
     if (this.queue) {
+      if (ev.type === 'refresh' || ev.type === 'stream-reset') {
+        // The page being loaded may predate it: load again, and forget the
+        // events queued so far, which that load covers (after a
+        // stream-reset their ids may even belong to the room's old run).
+        this.reloadAgain = true;
+        this.queue = [];
+        return;
+      }
       this.queue.push(ev);
       return;
     }
@@ -153,12 +197,13 @@ class RoomPage {
             this.showToBottom('New messages');
           }
         }
-        this.empty.hidden = true;
+        this.confirmSent(ev.data.clientId);
+        this.updateEmpty();
         break;
       }
       case 'delete':
         this.list.remove(Number(ev.data.id));
-        this.empty.hidden = this.list.size > 0 || !this.loadMoreButton.hidden;
+        this.updateEmpty();
         break;
       case 'refresh':
       case 'stream-reset':
@@ -177,7 +222,11 @@ class RoomPage {
       return;
     }
     this.queue = [];
-    const last = await this.loadNewest();
+    let last;
+    do {
+      this.reloadAgain = false;
+      last = await this.loadNewest();
+    } while (this.reloadAgain);
     const queued = this.queue;
     this.queue = null;
     for (const ev of queued) {
@@ -236,29 +285,53 @@ class RoomPage {
       }
     });
     this.input.addEventListener('input', () => this.onInput());
+    // The line wrapping, so the height, follows the width.
+    window.addEventListener('resize', () => this.autosize(), { passive: true });
+    this.onInput();
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.send();
     });
   }
 
+  /**
+   * Updates the height, the counter and the send button. Text over the
+   * limit is kept as typed or pasted, never cut: the counter flags it and
+   * it cannot be sent until shortened.
+   */
   onInput() {
     this.autosize();
-    const max = this.input.maxLength;
-    const left = max - this.input.value.length;
+    const n = textLength(this.input.value);
+    const left = this.maxLen - n;
     this.counter.hidden = left > COUNTER_FROM_LEFT;
-    this.counter.textContent = `${this.input.value.length} / ${max}`;
+    this.counter.textContent = `${n} / ${this.maxLen}`;
     this.counter.classList.toggle('at-limit', left <= 0);
+    this.counter.classList.toggle('over-limit', left < 0);
+    this.counter.title = left < 0 ? `${-left} characters too many` : '';
+    this.input.toggleAttribute('aria-invalid', left < 0);
+    this.sendButton.disabled = left < 0;
   }
 
+  /**
+   * Fits the textarea's height to its text, up to its CSS max-height. The
+   * height is the border box (box-sizing: border-box), so the borders are
+   * added to the scroll height, or one line would overflow by them and show
+   * a scrollbar.
+   */
   autosize() {
-    this.input.style.height = 'auto';
-    this.input.style.height = `${this.input.scrollHeight}px`;
+    const el = this.input;
+    el.style.height = 'auto';
+    const borders = el.offsetHeight - el.clientHeight;
+    el.style.height = `${el.scrollHeight + borders}px`;
   }
 
   async send() {
     const text = this.input.value;
     if (!text.trim()) {
+      return;
+    }
+    if (textLength(text) > this.maxLen) {
+      this.onInput(); // the counter says why
       return;
     }
     // Resending the same text after a failure reuses its clientId, so if
@@ -269,7 +342,7 @@ class RoomPage {
     this.input.value = '';
     this.onInput();
     this.list.addPending(text, clientId);
-    this.empty.hidden = true;
+    this.updateEmpty();
     this.scrollToBottom();
     try {
       const msg = await sendMessage(this.room, text, clientId);
@@ -278,6 +351,12 @@ class RoomPage {
       this.scrollToBottom();
     } catch (err) {
       this.list.dropPending(clientId);
+      this.updateEmpty();
+      if (this.list.hasClientId(clientId)) {
+        // The answer was lost, but the message arrived live: it is stored.
+        this.confirmSent(clientId);
+        return;
+      }
       if (this.input.value === '') {
         this.input.value = text;
         this.onInput();
@@ -285,6 +364,24 @@ class RoomPage {
       this.sendError.textContent = `Not sent. ${errorText(err)}`;
       this.sendError.hidden = false;
       this.input.focus();
+    }
+  }
+
+  /**
+   * Clears the failed-send state once the message sent with clientId is
+   * known to be stored (it arrived live although its answer was lost).
+   * @param {string} [clientId]
+   */
+  confirmSent(clientId) {
+    if (!clientId || this.retry?.clientId !== clientId) {
+      return;
+    }
+    const { text } = this.retry;
+    this.retry = null;
+    this.sendError.hidden = true;
+    if (this.input.value === text) {
+      this.input.value = '';
+      this.onInput();
     }
   }
 

@@ -31,11 +31,26 @@ export class MessageList {
     this.byId = new Map();
     /** @type {Map<string, HTMLLIElement>} */
     this.pending = new Map();
+    /** The clientIds of the confirmed messages shown, to their ids. */
+    this.clientIds = new Map();
   }
 
   /** The number of confirmed messages shown. */
   get size() {
     return this.byId.size;
+  }
+
+  /** The number of the viewer's messages shown while they are being sent. */
+  get pendingCount() {
+    return this.pending.size;
+  }
+
+  /**
+   * Whether the message sent with clientId is shown, confirmed.
+   * @param {string} clientId
+   */
+  hasClientId(clientId) {
+    return this.clientIds.has(clientId);
   }
 
   /** The smallest id shown, or 0. */
@@ -55,6 +70,7 @@ export class MessageList {
       li.remove();
     }
     this.byId.clear();
+    this.clientIds.clear();
   }
 
   /**
@@ -76,6 +92,9 @@ export class MessageList {
     const li = this.render(msg);
     this.insert(li, msg.id);
     this.byId.set(msg.id, li);
+    if (msg.clientId) {
+      this.clientIds.set(msg.clientId, msg.id);
+    }
     return !pending;
   }
 
@@ -142,6 +161,12 @@ export class MessageList {
     }
     li.remove();
     this.byId.delete(id);
+    for (const [clientId, shown] of this.clientIds) {
+      if (shown === id) {
+        this.clientIds.delete(clientId);
+        break;
+      }
+    }
     return true;
   }
 

@@ -81,11 +81,17 @@ export class RoomStream {
    */
   dispatch(type, e) {
     const id = Number(e.lastEventId) || 0;
-    if (type !== 'stream-reset' && id && id <= this.lastId) {
-      // Already seen (a replay overlapping what was delivered live).
-      return;
-    }
-    if (id) {
+    if (type === 'stream-reset') {
+      // The page must reload history and follow from the reset's id,
+      // whatever it is: when the room's ids went back (its data was wiped)
+      // it is lower than anything seen, even 0, and the events after it
+      // (1, 2, …) are new, not replays.
+      this.lastId = id;
+    } else if (id) {
+      if (id <= this.lastId) {
+        // Already seen (a replay overlapping what was delivered live).
+        return;
+      }
       this.lastId = id;
     }
     let data;
