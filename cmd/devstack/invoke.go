@@ -22,22 +22,21 @@ import (
 // works beside a running `make dev`), invokes it once with an event file and
 // prints the response, like `sam local invoke`.
 func runInvoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	root, err := localstack.RepoRoot()
-	if err != nil {
-		return err
-	}
 	fs := flag.NewFlagSet("devstack invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	finish := stackFlags(fs, root, getenv)
+	finish := stackFlags(fs, getenv)
 	fn := fs.String("fn", "", "the function: a short name (send) or a logical id (SendFunction)")
 	eventFile := fs.String("event", "", "the event JSON file; - reads standard input")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := finish()
 	if *fn == "" || *eventFile == "" {
 		fs.Usage()
 		return fmt.Errorf("%w: invoke needs -fn and -event", errUsage)
+	}
+	cfg, err := finish()
+	if err != nil {
+		return err
 	}
 	var event []byte
 	if *eventFile == "-" {
@@ -74,11 +73,11 @@ func runInvoke(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		defer os.RemoveAll(stateDir)
 	}
-	bin, err := localstack.BuildBootstrap(ctx, devstack.FunctionPackage(id), filepath.Join(stateDir, "build", id))
+	bin, err := localstack.BuildBootstrapIn(ctx, cfg.Root, devstack.FunctionPackage(id), filepath.Join(stateDir, "build", id))
 	if err != nil {
 		return fmt.Errorf("devstack: %w", err)
 	}
-	rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: devstack.EnvList(envs[id]), Log: logs.Part("rie:" + id)})
+	rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: devstack.EnvList(envs[id]), Log: logs.Part("rie:" + id), Root: cfg.Root})
 	if err != nil {
 		return fmt.Errorf("devstack: %w", err)
 	}

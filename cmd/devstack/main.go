@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -60,24 +61,45 @@ var functionVars = []string{
 
 // stackFlags registers the flags shared by the stack commands on fs and
 // returns a function that completes the configuration after parsing, from
-// devstack.DefaultConfig(root), the environment and the flags.
-func stackFlags(fs *flag.FlagSet, root string, getenv func(string) string) func() devstack.Config {
-	cfg := devstack.DefaultConfig(root)
+// devstack.DefaultConfig(root), the environment and the flags. The root is
+// -root, else the checkout holding -template, else the checkout holding the
+// working directory (resolveRoot), so the built command runs from anywhere.
+func stackFlags(fs *flag.FlagSet, getenv func(string) string) func() (devstack.Config, error) {
+	cfg := devstack.DefaultConfig("")
 	envInt := func(name string, def int) int {
 		if n, err := strconv.Atoi(getenv(name)); err == nil && n > 0 {
 			return n
 		}
 		return def
 	}
+	var root, template, envVars, state string
+	fs.StringVar(&root, "root", "", "the repository checkout (template.yaml, dev/env.json, .dev, .cache with DynamoDB Local and the RIE); default: the one holding -template, else the one holding the working directory")
 	fs.IntVar(&cfg.PushpinPort, "pushpin-port", envInt("PUSHPIN_PORT", cfg.PushpinPort), "Pushpin's HTTP port: the chat's URL (env PUSHPIN_PORT)")
 	fs.IntVar(&cfg.PublishPort, "publish-port", envInt("PUSHPIN_PUBLISH_PORT", cfg.PublishPort), "Pushpin's publish port (env PUSHPIN_PUBLISH_PORT)")
 	fs.IntVar(&cfg.APIPort, "api-port", envInt("API_PORT", cfg.APIPort), "the API Gateway emulator's port (env API_PORT)")
 	fs.IntVar(&cfg.EdgePort, "edge-port", envInt("EDGE_PORT", cfg.EdgePort), "the edge stand-in's port, Pushpin's origin (env EDGE_PORT)")
 	fs.IntVar(&cfg.DynamoPort, "dynamo-port", envInt("DYNAMODB_PORT", cfg.DynamoPort), "DynamoDB Local's port (env DYNAMODB_PORT)")
-	fs.StringVar(&cfg.Template, "template", cfg.Template, "the SAM template")
-	fs.StringVar(&cfg.EnvVarsFile, "env-vars", cfg.EnvVarsFile, "local environment overrides, in `sam local --env-vars` format")
-	fs.StringVar(&cfg.StateDir, "state", cfg.StateDir, "where DynamoDB data, Pushpin's run directory and builds live; empty: in memory and temporary")
-	return func() devstack.Config {
+	fs.StringVar(&template, "template", "", "the SAM template (default <root>/template.yaml)")
+	fs.StringVar(&envVars, "env-vars", "", "local environment overrides, in `sam local --env-vars` format (default <root>/dev/env.json; empty: none)")
+	fs.StringVar(&state, "state", "", "where DynamoDB data, Pushpin's run directory and builds live, locked by one stack at a time (default <root>/.dev; empty: in memory and temporary)")
+	return func() (devstack.Config, error) {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		r, err := resolveRoot(root, template)
+		if err != nil {
+			return devstack.Config{}, err
+		}
+		def := devstack.DefaultConfig(r)
+		cfg.Root, cfg.Template, cfg.EnvVarsFile, cfg.StateDir = r, def.Template, def.EnvVarsFile, def.StateDir
+		if set["template"] {
+			cfg.Template = template
+		}
+		if set["env-vars"] {
+			cfg.EnvVarsFile = envVars
+		}
+		if set["state"] {
+			cfg.StateDir = state
+		}
 		envOr := func(name, def string) string {
 			if v := getenv(name); v != "" {
 				return v
@@ -95,24 +117,46 @@ func stackFlags(fs *flag.FlagSet, root string, getenv func(string) string) func(
 				cfg.Env[name] = v
 			}
 		}
-		return cfg
+		return cfg, nil
 	}
+}
+
+// resolveRoot returns the repository checkout: root when given, else the
+// checkout holding the template when one is given and lies in one, else
+// the checkout holding the working directory.
+func resolveRoot(root, template string) (string, error) {
+	if root != "" {
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return "", fmt.Errorf("devstack: -root %s: %w", root, err)
+		}
+		return abs, nil
+	}
+	if template != "" {
+		if r, err := localstack.FindRoot(filepath.Dir(template)); err == nil {
+			return r, nil
+		}
+	}
+	r, err := localstack.RepoRoot()
+	if err != nil {
+		return "", fmt.Errorf("devstack: cannot find the repository checkout: give -root (or a -template inside it): %w", err)
+	}
+	return r, nil
 }
 
 // runUp runs the stack until ctx ends.
 func runUp(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	root, err := localstack.RepoRoot()
-	if err != nil {
-		return err
-	}
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	finish := stackFlags(fs, root, getenv)
+	finish := stackFlags(fs, getenv)
 	bootstrap := fs.Bool("bootstrap", false, "run each function's real bootstrap under the Lambda RIE instead of in-process")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := finish()
+	cfg, err := finish()
+	if err != nil {
+		return err
+	}
 	cfg.Bootstrap = *bootstrap
 	cfg.Log = stderr
 	s, err := devstack.Start(ctx, cfg)

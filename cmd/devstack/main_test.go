@@ -32,14 +32,14 @@ func TestStackFlags(t *testing.T) {
 		args []string
 		edit func(*devstack.Config) // applied to DefaultConfig("/r") for the want
 	}{
-		{"defaults", nil, nil, func(*devstack.Config) {}},
+		{"defaults", nil, []string{"-root", "/r"}, func(*devstack.Config) {}},
 		{
 			"environment",
 			map[string]string{
 				"PUSHPIN_PORT": "8999", "DYNAMODB_PORT": "8001", "API_KEYS": "a,b", "ADMIN_KEY": "adm", "GRIP_SIG_KEY": "sig",
 				"ROOMS": "x:X", "LINK_TIMEOUT": "5", "UNRELATED": "no",
 			},
-			nil,
+			[]string{"-root", "/r"},
 			func(c *devstack.Config) {
 				c.PushpinPort, c.DynamoPort, c.APIKeys, c.AdminKey, c.SigKey = 8999, 8001, "a,b", "adm", "sig"
 				c.Env = map[string]string{"ROOMS": "x:X", "LINK_TIMEOUT": "5"}
@@ -48,10 +48,16 @@ func TestStackFlags(t *testing.T) {
 		{
 			"flags over environment",
 			map[string]string{"PUSHPIN_PORT": "8999", "API_PORT": "not a number"},
-			[]string{"-pushpin-port", "9000", "-state", "", "-env-vars", "", "-template", "/t.yaml", "-edge-port", "4001"},
+			[]string{"-root", "/r", "-pushpin-port", "9000", "-state", "", "-env-vars", "", "-template", "/t.yaml", "-edge-port", "4001"},
 			func(c *devstack.Config) {
 				c.PushpinPort, c.EdgePort, c.StateDir, c.EnvVarsFile, c.Template = 9000, 4001, "", "", "/t.yaml"
 			},
+		},
+		{
+			"explicit paths under another root",
+			nil,
+			[]string{"-root", "/r", "-state", "/s", "-env-vars", "/e.json"},
+			func(c *devstack.Config) { c.StateDir, c.EnvVarsFile = "/s", "/e.json" },
 		},
 	}
 	for _, tt := range tests {
@@ -59,17 +65,67 @@ func TestStackFlags(t *testing.T) {
 			t.Parallel()
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
-			finish := stackFlags(fs, "/r", env(tt.env))
+			finish := stackFlags(fs, env(tt.env))
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
-			got := finish()
+			got, err := finish()
+			if err != nil {
+				t.Fatal(err)
+			}
 			want := devstack.DefaultConfig("/r")
 			tt.edit(&want)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("config\n got  %+v\n want %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestResolveRoot: -root wins, then the checkout holding -template, then the
+// one holding the working directory.
+func TestResolveRoot(t *testing.T) {
+	t.Parallel()
+	cwdRoot, err := localstack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(other, "deploy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bare := t.TempDir()
+	tests := []struct {
+		name, root, template, want string
+	}{
+		{"root flag", "/somewhere/checkout", filepath.Join(other, "template.yaml"), "/somewhere/checkout"},
+		{"template in a checkout", "", filepath.Join(other, "template.yaml"), other},
+		{"template below a checkout's root", "", filepath.Join(other, "deploy", "template.yaml"), other},
+		{"template outside any checkout", "", filepath.Join(bare, "template.yaml"), cwdRoot},
+		{"neither", "", "", cwdRoot},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := resolveRoot(tt.root, tt.template)
+			if err != nil || got != tt.want {
+				t.Errorf("resolveRoot(%q, %q) = %q, %v; want %q", tt.root, tt.template, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestResolveRootOutsideCheckout: with nothing to go on outside a
+// checkout, the error says what to give. Not parallel: it changes the
+// working directory.
+func TestResolveRootOutsideCheckout(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := resolveRoot("", "")
+	if err == nil || !strings.Contains(err.Error(), "give -root") {
+		t.Fatalf("resolveRoot outside a checkout: %v, want an error asking for -root", err)
 	}
 }
 

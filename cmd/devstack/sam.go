@@ -16,7 +16,6 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/apigw"
 	"github.com/fanout-chat/serverless-chat/internal/devstack"
-	"github.com/fanout-chat/serverless-chat/internal/localstack"
 )
 
 // runSAMLocal is `make sam-local`, for machines with Docker and the SAM
@@ -25,13 +24,9 @@ import (
 // stand-in and Pushpin around the API port, then runs
 // `sam build && sam local start-api --env-vars ... --port <api-port>`.
 func runSAMLocal(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	root, err := localstack.RepoRoot()
-	if err != nil {
-		return err
-	}
 	fs := flag.NewFlagSet("devstack sam-local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	finish := stackFlags(fs, root, getenv)
+	finish := stackFlags(fs, getenv)
 	defaultDockerHost := getenv("SAM_DOCKER_HOST")
 	if defaultDockerHost == "" {
 		defaultDockerHost = "host.docker.internal"
@@ -41,7 +36,11 @@ func runSAMLocal(ctx context.Context, args []string, getenv func(string) string,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := finish()
+	cfg, err := finish()
+	if err != nil {
+		return err
+	}
+	root := cfg.Root
 	cfg.Log = stderr
 	cfg.ExternalAPI = "http://127.0.0.1:" + strconv.Itoa(cfg.APIPort)
 

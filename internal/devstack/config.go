@@ -32,9 +32,10 @@ const (
 
 // Config is everything a local stack needs.
 type Config struct {
-	// Root is the repository root, whose template.yaml and dev/env.json
-	// DefaultConfig names. Bootstraps are built from the checkout
-	// localstack.RepoRoot finds.
+	// Root is the repository checkout, whose template.yaml, dev/env.json and
+	// .dev DefaultConfig names: bootstraps are built there and DynamoDB Local
+	// and the RIE are found under its .cache. "" is the checkout
+	// localstack.RepoRoot finds from the working directory.
 	Root string
 	// Template is the SAM template.
 	Template string
@@ -43,7 +44,8 @@ type Config struct {
 	EnvVarsFile string
 	// StateDir holds DynamoDB Local's data, Pushpin's run directory and
 	// built bootstraps; "" keeps DynamoDB in memory and uses temporary
-	// directories that Stop removes.
+	// directories that Stop removes. A running stack locks it (LockFile):
+	// one state directory serves one stack at a time.
 	StateDir string
 	// Ports, all on 127.0.0.1; 0 picks a free port when Start runs (see
 	// Stack.Config for the ports chosen).

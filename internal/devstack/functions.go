@@ -25,11 +25,11 @@ func (s *Stack) functions(ctx context.Context, bootstrap bool) (map[string]apigw
 		if err != nil {
 			return nil, err
 		}
-		bin, err := localstack.BuildBootstrap(ctx, FunctionPackage(id), outDir)
+		bin, err := localstack.BuildBootstrapIn(ctx, s.cfg.Root, FunctionPackage(id), outDir)
 		if err != nil {
 			return nil, fmt.Errorf("devstack: build %s: %w", id, err)
 		}
-		rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: EnvList(s.envs[id]), Log: s.logs.Part("rie:" + id)})
+		rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: EnvList(s.envs[id]), Log: s.logs.Part("rie:" + id), Root: s.cfg.Root})
 		if err != nil {
 			return nil, fmt.Errorf("devstack: start %s under the RIE: %w", id, err)
 		}

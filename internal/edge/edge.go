@@ -10,6 +10,12 @@
 // overwriting whatever the client sent; every other request, and any request
 // without the cookie (a script sending its own x-api-key and x-user), passes
 // through untouched.
+//
+// Content coding passes through as at the real edge: NewProxy, the proxy to
+// the API, gives the origin the client's Accept-Encoding (or none) and the
+// client the origin's Content-Encoding, body and ETag. (Locally Pushpin sits
+// in front and cannot pass a compressed body on; internal/devstack deals
+// with that.)
 package edge
 
 import (

@@ -14,7 +14,13 @@ import (
 // machine's architecture so the RIE can run it here: GOOS=linux, CGO_ENABLED=0, -tags lambda.norpc,
 // -trimpath. It returns the binary's absolute path.
 func BuildBootstrap(ctx context.Context, pkg, outDir string) (string, error) {
-	root, err := RepoRoot()
+	return BuildBootstrapIn(ctx, "", pkg, outDir)
+}
+
+// BuildBootstrapIn is BuildBootstrap in the checkout at root, for commands run from outside it;
+// "" is RepoRoot's.
+func BuildBootstrapIn(ctx context.Context, root, pkg, outDir string) (string, error) {
+	root, err := rootOr(root)
 	if err != nil {
 		return "", err
 	}

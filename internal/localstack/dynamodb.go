@@ -22,6 +22,9 @@ type DynamoConfig struct {
 	DataDir string
 	// Log receives DynamoDB Local's output; nil discards it.
 	Log io.Writer
+	// Root is the checkout whose .cache holds DynamoDB Local; "" is RepoRoot's (the working
+	// directory's).
+	Root string
 }
 
 // DynamoDB is a running DynamoDB Local. It runs with -sharedDb, so every client sees the same tables
@@ -37,7 +40,7 @@ func StartDynamoDB(ctx context.Context, cfg DynamoConfig) (*DynamoDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := DynamoDBLocalDir()
+	dir, err := dynamoDBLocalDirIn(cfg.Root)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,8 @@ type RIEConfig struct {
 	Port int
 	// Log receives the output of the RIE and of the function; nil discards it.
 	Log io.Writer
+	// Root is the checkout whose .cache holds the RIE; "" is RepoRoot's (the working directory's).
+	Root string
 }
 
 // RIE is a running Lambda Runtime Interface Emulator. It starts the bootstrap on the first invoke and
@@ -40,7 +42,7 @@ type RIE struct {
 
 // StartRIE starts the emulator for cfg.Bootstrap and returns once it accepts invokes.
 func StartRIE(ctx context.Context, cfg RIEConfig) (*RIE, error) {
-	bin, err := RIEPath()
+	bin, err := riePathIn(cfg.Root)
 	if err != nil {
 		return nil, err
 	}

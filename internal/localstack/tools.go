@@ -17,21 +17,49 @@ func RepoRoot() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("localstack: get working directory: %w", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("localstack: no go.mod above the working directory")
-		}
-		dir = parent
+	root, err := FindRoot(dir)
+	if err != nil {
+		return "", errors.New("localstack: no go.mod above the working directory")
 	}
+	return root, nil
+}
+
+// FindRoot returns the directory holding go.mod, found by walking up from dir (made absolute
+// first). Commands run from outside the checkout find it from a file they were given, such as
+// the SAM template.
+func FindRoot(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("localstack: absolute path of %s: %w", dir, err)
+	}
+	for d := abs; ; {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("localstack: no go.mod in %s or above", abs)
+		}
+		d = parent
+	}
+}
+
+// rootOr returns root, or RepoRoot when root is "".
+func rootOr(root string) (string, error) {
+	if root != "" {
+		return root, nil
+	}
+	return RepoRoot()
 }
 
 // CacheDir returns the repository's .cache directory, where scripts/deps.sh installs tools.
 func CacheDir() (string, error) {
-	root, err := RepoRoot()
+	return cacheDirIn("")
+}
+
+// cacheDirIn returns root's .cache directory; "" is RepoRoot's.
+func cacheDirIn(root string) (string, error) {
+	root, err := rootOr(root)
 	if err != nil {
 		return "", err
 	}
@@ -69,7 +97,12 @@ func ChromiumPath() (string, error) {
 
 // DynamoDBLocalDir returns the directory holding DynamoDBLocal.jar and DynamoDBLocal_lib.
 func DynamoDBLocalDir() (string, error) {
-	cache, err := CacheDir()
+	return dynamoDBLocalDirIn("")
+}
+
+// dynamoDBLocalDirIn is DynamoDBLocalDir in the checkout at root ("" is RepoRoot's).
+func dynamoDBLocalDirIn(root string) (string, error) {
+	cache, err := cacheDirIn(root)
 	if err != nil {
 		return "", err
 	}
@@ -82,7 +115,12 @@ func DynamoDBLocalDir() (string, error) {
 
 // RIEPath returns the aws-lambda-rie binary.
 func RIEPath() (string, error) {
-	cache, err := CacheDir()
+	return riePathIn("")
+}
+
+// riePathIn is RIEPath in the checkout at root ("" is RepoRoot's).
+func riePathIn(root string) (string, error) {
+	cache, err := cacheDirIn(root)
 	if err != nil {
 		return "", err
 	}
