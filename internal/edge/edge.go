@@ -27,8 +27,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
 )
 
 // Names of the cookies and paths of the stand-in.
@@ -45,7 +45,7 @@ const (
 )
 
 // MaxNameLen is the longest accepted name, the API's x-user limit.
-const MaxNameLen = 64
+const MaxNameLen = chat.MaxUserLen
 
 var offsetPattern = regexp.MustCompile(`^(?:[+-]?\d{1,4}|[+-]\d{2}:\d{2})$`)
 
@@ -128,19 +128,14 @@ func utcOffset(r *http.Request) string {
 	return "0"
 }
 
-// validName checks a name as the API checks x-user: 1–64 characters of
-// printable text.
+// validName checks a name as the API checks x-user (chat.NormalizeUser),
+// so a name the prompt accepts is never one the API refuses.
 func validName(name string) error {
 	if name == "" || strings.TrimSpace(name) != name {
 		return errors.New("edge: enter a name without leading or trailing spaces")
 	}
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen {
-		return fmt.Errorf("edge: a name is 1 to %d characters", MaxNameLen)
-	}
-	for _, c := range name {
-		if !unicode.IsPrint(c) {
-			return errors.New("edge: a name cannot hold control characters")
-		}
+	if _, err := chat.NormalizeUser(name); err != nil {
+		return fmt.Errorf("edge: a name is 1 to %d characters, without commas or control or invisible characters", MaxNameLen)
 	}
 	return nil
 }

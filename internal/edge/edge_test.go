@@ -234,3 +234,17 @@ func TestNewRequiresKey(t *testing.T) {
 		t.Fatal("no error without an API key")
 	}
 }
+
+func TestValidNameMatchesTheAPI(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"Smith, John", "ana\u200b", "\u202eana", "a\tb"} {
+		if err := validName(name); err == nil {
+			t.Errorf("validName(%q) accepted a name the API refuses", name)
+		}
+	}
+	for _, name := range []string{"ana", "José María", "李雷"} {
+		if err := validName(name); err != nil {
+			t.Errorf("validName(%q) = %v", name, err)
+		}
+	}
+}
