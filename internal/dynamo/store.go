@@ -26,16 +26,23 @@ type API interface {
 
 var _ chat.Store = (*Store)(nil)
 
-// DefaultMaxAttempts is how many times a write tries to win the next event
-// id before it fails with chat.ErrConflict, unless WithMaxAttempts says
-// otherwise.
-const DefaultMaxAttempts = 25
+// DefaultRetryBudget is how long a write keeps trying to win the race for
+// the next event id before it fails with chat.ErrConflict, unless
+// WithRetryBudget says otherwise. It is a time, not a count: how many
+// attempts a writer needs grows with the number of writers on the room, how
+// long it may wait does not (a Lambda has a few seconds, not a few rounds).
+const DefaultRetryBudget = 2 * time.Second
 
-// Backoff between attempts at the next id: full jitter over an exponential
-// window, so writers that collided spread out instead of colliding again.
+// Pause before trying again after a lost race that did not tell the new head
+// (a TransactionConflict, or a failed condition without ALL_OLD): full jitter
+// over a window that starts at backoffBase and doubles every backoffStep
+// such attempts up to backoffMax. It stays small on purpose: a writer that
+// sleeps long keeps losing to writers that do not, and a lost race means
+// another writer committed, so the room is making progress anyway.
 const (
-	backoffBase = 4 * time.Millisecond
-	backoffMax  = 150 * time.Millisecond
+	backoffBase = time.Millisecond
+	backoffMax  = 16 * time.Millisecond
+	backoffStep = 4
 )
 
 // Store is chat.Store on one DynamoDB table (see the package documentation
@@ -46,6 +53,7 @@ type Store struct {
 	retention   time.Duration
 	clock       func() time.Time
 	log         *slog.Logger
+	retryBudget time.Duration
 	maxAttempts int
 }
 
@@ -63,9 +71,15 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
-// WithMaxAttempts sets how many times a write tries to win the race for the
+// WithRetryBudget sets how long a write keeps trying to win the race for the
 // next event id before it fails with chat.ErrConflict (default
-// DefaultMaxAttempts).
+// DefaultRetryBudget). It must be positive; the context's deadline, when
+// sooner, still ends the write first.
+func WithRetryBudget(d time.Duration) Option { return func(s *Store) { s.retryBudget = d } }
+
+// WithMaxAttempts also bounds how many transactions a write tries for the
+// next event id, within the retry budget; 0 (the default) leaves only the
+// budget.
 func WithMaxAttempts(n int) Option { return func(s *Store) { s.maxAttempts = n } }
 
 // New returns a Store on table through client.
@@ -75,7 +89,7 @@ func New(client API, table string, opts ...Option) (*Store, error) {
 		table:       table,
 		clock:       time.Now,
 		log:         slog.Default(),
-		maxAttempts: DefaultMaxAttempts,
+		retryBudget: DefaultRetryBudget,
 	}
 	for _, o := range opts {
 		o(st)
@@ -87,8 +101,10 @@ func New(client API, table string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("dynamo: new store: table name %q must have 3 to 255 characters", table)
 	case st.retention < 0:
 		return nil, fmt.Errorf("dynamo: new store: retention %s is negative", st.retention)
-	case st.maxAttempts < 1:
-		return nil, fmt.Errorf("dynamo: new store: max attempts %d is less than 1", st.maxAttempts)
+	case st.retryBudget <= 0:
+		return nil, fmt.Errorf("dynamo: new store: retry budget %s is not positive", st.retryBudget)
+	case st.maxAttempts < 0:
+		return nil, fmt.Errorf("dynamo: new store: max attempts %d is negative", st.maxAttempts)
 	case st.clock == nil:
 		return nil, errors.New("dynamo: new store: clock is nil")
 	case st.log == nil:
@@ -155,13 +171,25 @@ type cancelCheck func(extra []types.CancellationReason) error
 
 // appendEvent appends the event that build makes as the room's next event,
 // atomically with build's extra writes. It reads the head (strongly
-// consistent), moves it from n to n+1 under the condition that it is still
-// n, and on a lost race tries again after a jittered backoff with the head
-// that the failed condition returned (ALL_OLD), or a fresh read when it
-// returned none; at most maxAttempts times, then it fails with
-// chat.ErrConflict.
+// consistent) and moves it from n to n+1 under the condition that it is
+// still n. A lost race is tried again until the retry budget (and the
+// optional attempt bound) is spent, then the append fails with
+// chat.ErrConflict:
+//
+//   - at once, when the failed condition returned the head (ALL_OLD) and it
+//     moved on: another writer committed, the returned head is fresh, and
+//     any pause would only hand the next id to a writer that does not pause;
+//   - after a short full-jitter pause and a fresh read of the head
+//     otherwise (a TransactionConflict with a transaction in flight on the
+//     same items, or a server that returned no head), so that writers that
+//     collided spread out.
+//
+// Every attempt writes under the head condition, so a retry can neither skip
+// nor reuse an id.
 func (s *Store) appendEvent(ctx context.Context, room string, build eventBuilder, check cancelCheck) (int64, time.Time, error) {
+	deadline := time.Now().Add(s.retryBudget)
 	last, known := int64(0), false
+	paused := 0
 	for attempt := 1; ; attempt++ {
 		if !known {
 			var err error
@@ -182,6 +210,10 @@ func (s *Store) appendEvent(ctx context.Context, room string, build eventBuilder
 		items = append(items, extra...)
 		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
+			if attempt > 1 {
+				s.log.DebugContext(ctx, "dynamo: won the next event id",
+					slog.String("room", room), slog.Int64("id", id), slog.Int("attempts", attempt))
+			}
 			return id, at, nil
 		}
 		var cancelled *types.TransactionCanceledException
@@ -200,14 +232,24 @@ func (s *Store) appendEvent(ctx context.Context, room string, build eventBuilder
 				}
 			}
 		}
-		if attempt >= s.maxAttempts {
+		var pause time.Duration
+		if !known || probeMode() != "" {
+			paused++
+			pause = probeBackoff(paused, time.Until(deadline))
+		}
+		if (s.maxAttempts > 0 && attempt >= s.maxAttempts) || time.Now().Add(pause).After(deadline) {
 			s.log.WarnContext(ctx, "dynamo: gave up on the next event id",
-				slog.String("room", room), slog.Int("attempts", attempt), slog.String("reason", reasonCodes(cancelled)))
+				slog.String("room", room), slog.Int("attempts", attempt), slog.Duration("budget", s.retryBudget),
+				slog.String("reason", reasonCodes(cancelled)))
 			return 0, time.Time{}, fmt.Errorf("write event %s after %d attempts: %w", room, attempt, chat.ErrConflict)
 		}
 		s.log.DebugContext(ctx, "dynamo: lost the race for the next event id",
 			slog.String("room", room), slog.Int64("id", id), slog.Int("attempt", attempt), slog.String("reason", reasonCodes(cancelled)))
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if pause > 0 {
+			if err := sleep(ctx, pause); err != nil {
+				return 0, time.Time{}, fmt.Errorf("write event %s: %w", room, err)
+			}
+		} else if err := ctx.Err(); err != nil {
 			return 0, time.Time{}, fmt.Errorf("write event %s: %w", room, err)
 		}
 	}
@@ -254,14 +296,16 @@ func reasonCodes(e *types.TransactionCanceledException) string {
 	return string(b)
 }
 
-// backoff is the pause before attempt+1: full jitter over
-// [0, min(backoffMax, backoffBase·2^attempt)).
-func backoff(attempt int) time.Duration {
+// backoff is the pause before trying again after the n-th lost race that
+// did not return the head: full jitter over
+// [0, min(backoffMax, backoffBase·2^((n-1)/backoffStep))), so the window
+// grows slowly and a writer never sleeps long.
+func backoff(n int) time.Duration {
 	window := backoffMax
-	if attempt < 16 {
-		window = min(backoffMax, backoffBase<<attempt)
+	if shift := (n - 1) / backoffStep; shift < 16 {
+		window = min(backoffMax, backoffBase<<shift)
 	}
-	return rand.N(window) + time.Millisecond
+	return rand.N(window)
 }
 
 // sleep waits d or until ctx is done.
