@@ -1,10 +1,10 @@
-// Command web is the web Lambda function: it wires the handler built by
-// app.NewWeb (pages and static front end, internal/webui) behind the API
-// Gateway HTTP API (payload 2.0) adapter.
+// Command web is the web Lambda function: it wires the pages and static
+// front end of internal/webui behind the API Gateway HTTP API (payload 2.0)
+// adapter. It calls webui.NewFromEnv directly, as app.NewWeb does for the
+// local stack, so this binary carries no DynamoDB or GRIP client.
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -12,12 +12,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
+	"github.com/fanout-chat/serverless-chat/internal/webui"
 )
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
-	handler, err := app.NewWeb(context.Background(), os.Getenv, slog.Default())
+	handler, err := webui.NewFromEnv(os.Getenv, webui.WithLogger(slog.Default()))
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
