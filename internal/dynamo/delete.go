@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -254,10 +255,27 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 			if attempt >= maxBatchAttempts {
 				return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(batch), attempt)
 			}
-			if err := sleep(ctx, backoff(attempt)); err != nil {
+			if err := sleep(ctx, batchBackoff(attempt)); err != nil {
 				return fmt.Errorf("batch write: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// Backoff between BatchWriteItem calls that left items unprocessed (the
+// table is throttling): full jitter over an exponential window.
+const (
+	batchBackoffBase = 4 * time.Millisecond
+	batchBackoffMax  = 150 * time.Millisecond
+)
+
+// batchBackoff is the pause before attempt+1 of a batch write: full jitter
+// over [0, min(batchBackoffMax, batchBackoffBase·2^attempt)), plus 1 ms.
+func batchBackoff(attempt int) time.Duration {
+	window := batchBackoffMax
+	if attempt < 16 {
+		window = min(batchBackoffMax, batchBackoffBase<<attempt)
+	}
+	return rand.N(window) + time.Millisecond
 }

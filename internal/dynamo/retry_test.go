@@ -89,39 +89,74 @@ func (f *raceAPI) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func
 	return nil, errors.New("raceAPI: unexpected DeleteItem")
 }
 
+// noPause retries at once; somePause always pauses (briefly).
+func noPause(int, time.Duration) time.Duration   { return 0 }
+func somePause(int, time.Duration) time.Duration { return time.Microsecond }
+
 func TestAppendMessageRetriesLostRace(t *testing.T) {
 	t.Parallel()
 	errThrottled := errors.New("throttled")
 	tests := []struct {
 		name        string
 		api         *raceAPI
+		pause       func(int, time.Duration) time.Duration
+		budget      time.Duration
 		maxAttempts int
 		wantID      int64
 		wantErr     error
-		wantTxs     int
-		wantReads   int
+		wantTxs     int // 0: at least 2
+		wantReads   int // 0: one per transaction
 		wantFrom    []string
 	}{
 		{
-			name:   "head returned by the failed condition",
+			name:   "retried at once from the head the failed condition returned",
 			api:    &raceAPI{head: 5, lose: 3, reason: "ConditionalCheckFailed", returnHead: true},
+			pause:  noPause,
 			wantID: 9, wantTxs: 4, wantReads: 1, wantFrom: []string{"5", "6", "7", "8"},
+		},
+		{
+			name:   "after a pause the returned head is stale: read again",
+			api:    &raceAPI{head: 5, lose: 3, reason: "ConditionalCheckFailed", returnHead: true},
+			pause:  somePause,
+			wantID: 9, wantTxs: 4, wantReads: 4, wantFrom: []string{"5", "6", "7", "8"},
 		},
 		{
 			name:   "head not returned: read again",
 			api:    &raceAPI{head: 5, lose: 2, reason: "ConditionalCheckFailed"},
+			pause:  noPause,
 			wantID: 8, wantTxs: 3, wantReads: 3, wantFrom: []string{"5", "6", "7"},
 		},
 		{
 			name:   "transaction conflict is a lost race too",
 			api:    &raceAPI{head: 0, lose: 1, reason: "TransactionConflict"},
+			pause:  noPause,
 			wantID: 2, wantTxs: 2, wantReads: 2, wantFrom: []string{"absent", "1"},
+		},
+		{
+			name:   "default pauses win in the end",
+			api:    &raceAPI{head: 5, lose: 2, reason: "ConditionalCheckFailed", returnHead: true},
+			wantID: 8, wantTxs: 3, wantFrom: []string{"5", "6", "7"},
 		},
 		{
 			name:        "gives up after max attempts",
 			api:         &raceAPI{head: 1, lose: -1, reason: "ConditionalCheckFailed", returnHead: true},
+			pause:       noPause,
 			maxAttempts: 4,
 			wantErr:     chat.ErrConflict, wantTxs: 4, wantReads: 1, wantFrom: []string{"1", "2", "3", "4"},
+		},
+		{
+			name:    "gives up when the retry budget is spent",
+			api:     &raceAPI{head: 1, lose: -1, reason: "ConditionalCheckFailed", returnHead: true},
+			pause:   func(int, time.Duration) time.Duration { return time.Millisecond },
+			budget:  20 * time.Millisecond,
+			wantErr: chat.ErrConflict,
+		},
+		{
+			name:    "gives up when the budget is spent retrying at once",
+			api:     &raceAPI{head: 1, lose: -1, reason: "ConditionalCheckFailed", returnHead: true},
+			pause:   noPause,
+			budget:  5 * time.Millisecond,
+			wantErr: chat.ErrConflict, wantReads: 1,
 		},
 		{
 			name:    "other errors are not retried here",
@@ -134,6 +169,12 @@ func TestAppendMessageRetriesLostRace(t *testing.T) {
 			t.Parallel()
 			api := tc.api
 			opts := []dynamo.Option{dynamo.WithLogger(quiet), dynamo.WithClock(func() time.Time { return time.Unix(1, 0) })}
+			if tc.pause != nil {
+				opts = append(opts, dynamo.WithPause(tc.pause))
+			}
+			if tc.budget > 0 {
+				opts = append(opts, dynamo.WithRetryBudget(tc.budget))
+			}
 			if tc.maxAttempts > 0 {
 				opts = append(opts, dynamo.WithMaxAttempts(tc.maxAttempts))
 			}
@@ -149,11 +190,57 @@ func TestAppendMessageRetriesLostRace(t *testing.T) {
 			} else if err != nil || !created || ev.ID != tc.wantID || ev.Message.ID != tc.wantID {
 				t.Fatalf("AppendMessage = id %d, created %v, %v; want id %d", ev.ID, created, err, tc.wantID)
 			}
-			if api.txs != tc.wantTxs || api.headReads != tc.wantReads {
-				t.Fatalf("%d transactions, %d head reads; want %d, %d", api.txs, api.headReads, tc.wantTxs, tc.wantReads)
+			wantTxs, wantReads := tc.wantTxs, tc.wantReads
+			if wantTxs == 0 && api.txs < 2 {
+				t.Fatalf("%d transactions, want at least 2", api.txs)
+			}
+			if wantTxs == 0 {
+				wantTxs = api.txs
+			}
+			if wantReads == 0 {
+				wantReads = wantTxs
+			}
+			if api.txs != wantTxs || api.headReads != wantReads {
+				t.Fatalf("%d transactions, %d head reads; want %d, %d", api.txs, api.headReads, wantTxs, wantReads)
 			}
 			if tc.wantFrom != nil && !slices.Equal(api.fromIDs, tc.wantFrom) {
 				t.Fatalf("transactions moved the head from %v, want %v", api.fromIDs, tc.wantFrom)
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	const budget = 2 * time.Second
+	tests := []struct {
+		name   string
+		lost   int
+		waited time.Duration
+		max    time.Duration // the pause is in [0, max); 0: no pause
+	}{
+		{"first lost race", 1, 0, 100 * time.Millisecond},
+		{"window shrinks with every lost race", 2, 10 * time.Millisecond, 95 * time.Millisecond},
+		{"tenth lost race", 10, 500 * time.Millisecond, 55 * time.Millisecond},
+		{"last race with a pause", 20, 900 * time.Millisecond, 5 * time.Millisecond},
+		{"a veteran retries at once", 21, 900 * time.Millisecond, 0},
+		{"long after", 300, 900 * time.Millisecond, 0},
+		{"half the budget gone", 2, budget / 2, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var longest time.Duration
+			for range 2000 {
+				d := dynamo.Backoff(budget, tc.lost, tc.waited)
+				if d < 0 || (tc.max == 0 && d != 0) || (tc.max > 0 && d >= tc.max) {
+					t.Fatalf("backoff(%d, %s) = %s, want in [0, %s)", tc.lost, tc.waited, d, tc.max)
+				}
+				longest = max(longest, d)
+			}
+			// Full jitter: 2000 draws cover the upper half of the window.
+			if tc.max > 0 && longest < tc.max/2 {
+				t.Fatalf("backoff(%d, %s) never above %s in 2000 draws, want up to %s", tc.lost, tc.waited, longest, tc.max)
 			}
 		})
 	}
@@ -188,13 +275,15 @@ func TestNewValidates(t *testing.T) {
 		ok     bool
 	}{
 		{"defaults", api, "chat", nil, true},
-		{"all options", api, "chat", []dynamo.Option{dynamo.WithRetention(time.Hour), dynamo.WithMaxAttempts(3),
+		{"all options", api, "chat", []dynamo.Option{dynamo.WithRetention(time.Hour), dynamo.WithMaxAttempts(3), dynamo.WithRetryBudget(time.Second),
 			dynamo.WithClock(time.Now), dynamo.WithLogger(slog.Default())}, true},
 		{"nil logger", api, "chat", []dynamo.Option{dynamo.WithLogger(nil)}, false},
 		{"nil client", nil, "chat", nil, false},
 		{"short table name", api, "ch", nil, false},
 		{"negative retention", api, "chat", []dynamo.Option{dynamo.WithRetention(-time.Second)}, false},
-		{"zero attempts", api, "chat", []dynamo.Option{dynamo.WithMaxAttempts(0)}, false},
+		{"no attempt bound", api, "chat", []dynamo.Option{dynamo.WithMaxAttempts(0)}, true},
+		{"negative attempts", api, "chat", []dynamo.Option{dynamo.WithMaxAttempts(-1)}, false},
+		{"zero retry budget", api, "chat", []dynamo.Option{dynamo.WithRetryBudget(0)}, false},
 		{"nil clock", api, "chat", []dynamo.Option{dynamo.WithClock(nil)}, false},
 	}
 	for _, tc := range tests {

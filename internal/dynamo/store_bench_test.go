@@ -42,7 +42,7 @@ func BenchmarkAppendMessage(b *testing.B) {
 // BenchmarkAppendMessageContended measures sends of parallel writers on one
 // room, where every lost race costs a retry.
 func BenchmarkAppendMessageContended(b *testing.B) {
-	st := newStore(b, dynamo.WithMaxAttempts(1000))
+	st := newStore(b)
 	room := unique(b, "room")
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
