@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fanout/go-gripcontrol"
+	"github.com/fanout/go-pubcontrol"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 )
@@ -101,11 +102,12 @@ func (p *Publisher) Publish(ctx context.Context, channel, id, prevID string, fra
 	defer cancel()
 
 	// The goroutine may outlive this call: give it its own copy of frame.
-	format := &gripcontrol.HttpStreamFormat{Content: bytes.Clone(frame)}
+	stream := &gripcontrol.HttpStreamFormat{Content: bytes.Clone(frame)}
+	item := pubcontrol.NewItem([]pubcontrol.Formatter{formats{stream}}, id, prevID)
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		done <- p.pub.PublishHttpStream(channel, format, id, prevID)
+		done <- p.pub.Publish(channel, item)
 	}()
 	select {
 	case err := <-done:
@@ -119,4 +121,24 @@ func (p *Publisher) Publish(ctx context.Context, channel, id, prevID string, fra
 			slog.Duration("waited", time.Since(start)))
 		return fmt.Errorf("publish %s id %s to %s: %w", channel, id, p.controlURI, ctx.Err())
 	}
+}
+
+// formats puts an item's formats under the "formats" key, as Fastly's
+// publishing API requires (it is a required field there). go-pubcontrol
+// v1.2.0 writes each format at the top level of the item instead, the older
+// GRIP form that Pushpin still reads but Fanout does not document; as a
+// Formatter named "formats", this wrapper makes go-pubcontrol write the
+// documented shape: {"channel","id","prev-id","formats":{"http-stream":{...}}}.
+type formats []pubcontrol.Formatter
+
+// Name implements pubcontrol.Formatter.
+func (formats) Name() string { return "formats" }
+
+// Export implements pubcontrol.Formatter.
+func (f formats) Export() interface{} {
+	out := make(map[string]interface{}, len(f))
+	for _, format := range f {
+		out[format.Name()] = format.Export()
+	}
+	return out
 }

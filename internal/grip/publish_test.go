@@ -22,12 +22,15 @@ type publishRequest struct {
 			Channel string `json:"channel"`
 			ID      string `json:"id"`
 			PrevID  string `json:"prev-id"`
-			// go-pubcontrol puts each format at the top level of the
-			// item, not under "formats"; Pushpin accepts both.
-			HTTPStream struct {
-				Content    string `json:"content"`
-				ContentBin string `json:"content-bin"`
-			} `json:"http-stream"`
+			// Under "formats", as Fastly's publishing API requires.
+			Formats struct {
+				HTTPStream struct {
+					Content    string `json:"content"`
+					ContentBin string `json:"content-bin"`
+				} `json:"http-stream"`
+			} `json:"formats"`
+			// Left empty: nothing may stand at the top level of the item.
+			TopLevelHTTPStream *json.RawMessage `json:"http-stream"`
 		} `json:"items"`
 	}
 }
@@ -119,8 +122,11 @@ func TestPublish(t *testing.T) {
 				t.Fatalf("items = %+v, want one", pr.body.Items)
 			}
 			it := pr.body.Items[0]
-			if it.Channel != "room-lobby" || it.ID != "4" || it.PrevID != "3" || it.HTTPStream.Content != string(frame) {
-				t.Errorf("item = %+v, want channel room-lobby id 4 prev-id 3 content %q", it, frame)
+			if it.Channel != "room-lobby" || it.ID != "4" || it.PrevID != "3" || it.Formats.HTTPStream.Content != string(frame) {
+				t.Errorf("item = %+v, want channel room-lobby id 4 prev-id 3 formats.http-stream.content %q", it, frame)
+			}
+			if it.TopLevelHTTPStream != nil {
+				t.Errorf("item has a top-level http-stream %s; Fastly wants it under formats", *it.TopLevelHTTPStream)
 			}
 		})
 	}
