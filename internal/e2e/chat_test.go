@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,6 +34,7 @@ func TestTwoUsersChatLive(t *testing.T) {
 	bob := newTab(t, suite.browser, st, "bob")
 	alice.open(st, "live")
 	bob.open(st, "live")
+	assertRoomSwitcherFromAPI(t, alice, "live")
 
 	alice.typeAndSend("hello bob")
 	bob.waitFor(`document.querySelectorAll('#messages > li').length === 1`, "alice's message")
@@ -73,6 +76,51 @@ func TestTwoUsersChatLive(t *testing.T) {
 	alice.do(chromedp.Click(chromedp.ID("room-title")), chromedp.KeyEvent("x"))
 	if v := eval[string](alice, `document.activeElement.id + ':' + document.getElementById('input').value`); v != "input:x" {
 		t.Errorf("typing on the page gives %q, want the key in the focused input", v)
+	}
+}
+
+// switcherLink is one link of the room switcher as the page shows it.
+type switcherLink struct {
+	Href    string `json:"href"`
+	Name    string `json:"name"`
+	Current bool   `json:"current"`
+}
+
+// assertRoomSwitcherFromAPI checks that the page rebuilt its room switcher
+// from GET /rooms (the marker its script sets after a successful fetch) and
+// that the links are exactly the rooms the API lists, with only current
+// marked as the current page.
+func assertRoomSwitcherFromAPI(t *testing.T, tb *tab, current string) {
+	t.Helper()
+	b, status, err := suite.stack.api(testContext(t), http.MethodGet, "/rooms", "", nil)
+	if err != nil {
+		t.Fatalf("get rooms: %v", err)
+	}
+	if status != http.StatusOK {
+		t.Fatalf("get rooms: status %d: %s", status, b)
+	}
+	var list struct {
+		Rooms []struct {
+			Slug string `json:"slug"`
+			Name string `json:"name"`
+		} `json:"rooms"`
+	}
+	if err := json.Unmarshal(b, &list); err != nil {
+		t.Fatalf("decode rooms: %v", err)
+	}
+	var want []switcherLink
+	for _, r := range list.Rooms {
+		want = append(want, switcherLink{Href: "/room/" + r.Slug, Name: r.Name, Current: r.Slug == current})
+	}
+	if len(want) == 0 {
+		t.Fatalf("GET /rooms lists no rooms: %s", b)
+	}
+
+	tb.waitFor(`document.getElementById('rooms-list')?.dataset.source === 'api'`, "the room switcher to be built from GET /rooms")
+	got := eval[[]switcherLink](tb, `[...document.querySelectorAll('#rooms-list > li > a')].map(a => ({
+		href: a.getAttribute('href'), name: a.textContent, current: a.getAttribute('aria-current') === 'page'}))`)
+	if !slices.Equal(got, want) {
+		t.Errorf("room switcher links = %+v, want those of GET /rooms %+v", got, want)
 	}
 }
 

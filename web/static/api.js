@@ -106,3 +106,11 @@ export function deleteMessage(room, id) {
 export function eventsURL(room, lastEventId) {
   return `${roomPath(room)}/events?lastEventId=${encodeURIComponent(lastEventId)}`;
 }
+
+/**
+ * Fetches the rooms of the chat and the default room's slug.
+ * @returns {Promise<{rooms: {slug: string, name: string}[], default: string}>}
+ */
+export function fetchRooms() {
+  return request('GET', '/rooms');
+}

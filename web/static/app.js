@@ -2,7 +2,7 @@
 // renders the page shell with the room and the viewer (meta tags); this
 // module does the rest. No inline script: the CSP forbids it.
 
-import { ApiError, deleteMessage, fetchMessages, sendMessage } from './api.js';
+import { ApiError, deleteMessage, fetchMessages, fetchRooms, sendMessage } from './api.js';
 import { MessageList } from './messages.js';
 import { RoomStream } from './stream.js';
 
@@ -61,6 +61,7 @@ class RoomPage {
     this.sendError = byId('send-error');
     this.confirm = byId('confirm-delete');
     this.messagesEl = byId('messages');
+    this.roomsList = byId('rooms-list');
 
     this.list = new MessageList(this.messagesEl, {
       user: this.user,
@@ -91,6 +92,7 @@ class RoomPage {
     this.bindKeyboard();
     this.loadMoreButton.addEventListener('click', () => this.loadMore());
     setInterval(() => this.list.refreshTimes(), TIME_REFRESH_MS);
+    this.loadRooms();
     const lastEventId = await this.loadNewest();
     this.stream.start(lastEventId);
   }
@@ -166,6 +168,44 @@ class RoomPage {
   /** Says "No messages yet" when nothing is shown and nothing is older. */
   updateEmpty() {
     this.empty.hidden = this.list.size > 0 || this.list.pendingCount > 0 || !this.loadMoreButton.hidden;
+  }
+
+  // --- room switcher -------------------------------------------------
+
+  /**
+   * Rebuilds the room switcher from GET /rooms. The server-rendered list
+   * stays as it is if the call fails or answers something unexpected, so
+   * the switcher works without it (and without JavaScript).
+   */
+  async loadRooms() {
+    if (!this.roomsList) {
+      return;
+    }
+    let answer;
+    try {
+      answer = await fetchRooms();
+    } catch {
+      return; // keep the server-rendered list
+    }
+    const rooms = Array.isArray(answer?.rooms) ? answer.rooms.filter(
+      (r) => r && typeof r.slug === 'string' && r.slug !== '' && typeof r.name === 'string',
+    ) : [];
+    if (rooms.length === 0) {
+      return;
+    }
+    const items = rooms.map(({ slug, name }) => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = `/room/${encodeURIComponent(slug)}`;
+      a.textContent = name || slug;
+      if (slug === this.room) {
+        a.setAttribute('aria-current', 'page');
+      }
+      li.append(a);
+      return li;
+    });
+    this.roomsList.replaceChildren(...items);
+    this.roomsList.dataset.source = 'api';
   }
 
   // --- live events -----------------------------------------------------
