@@ -35,14 +35,14 @@ vet: ## Run go vet.
 test: deps vet ## Vet, then run every test (unit and integration) once, uncached; ends with a summary line.
 	scripts/gotest.sh -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(PKGS)
 
-## ---- benchmarks (owner: benchmarks engineer; cmd/bench, *_bench_test.go, docs/benchmarks.md) --------
+## ---- benchmarks (owner: benchmarks engineer; tools/cmd/bench, *_bench_test.go, docs/benchmarks.md) --------
 
 # Packages whose go test benchmarks `make bench` runs (the default includes the DynamoDB Local and
-# start-up benchmarks); BENCH_PKGS='./internal/sse ./internal/chat ./internal/httpapi ./internal/grip'
+# start-up benchmarks); BENCH_PKGS='./internal/sse ./internal/chat ./internal/handler ./internal/grip'
 # runs only the in-process ones. BENCHCOUNT=6 gives benchstat enough samples.
 BENCH_PKGS ?= $(PKGS)
 BENCHCOUNT ?= 1
-# Flags for cmd/bench, e.g. BENCHFLAGS='-listeners 1,10,100 -messages 20 -skip-cold'.
+# Flags for tools/cmd/bench, e.g. BENCHFLAGS='-listeners 1,10,100 -messages 20 -skip-cold'.
 BENCHFLAGS ?=
 
 .PHONY: bench
@@ -52,7 +52,7 @@ bench: deps ## Run the go test benchmarks (-benchmem), then the end-to-end bench
 
 .PHONY: bench-e2e
 bench-e2e: deps ## End to end on the local stack: fan-out to 1..1000 SSE listeners, reads, cold starts, sizes; writes test-output/bench.md.
-	$(GO) build -o bin/bench ./cmd/bench
+	$(GO) build -o bin/bench ./tools/cmd/bench
 	bin/bench $(BENCHFLAGS)
 
 ## ---- Lambda functions (owner: functions/httpapi engineer) ---------------------------------------
@@ -88,12 +88,12 @@ sizes: build ## Print each bootstrap's size, raw and gzipped (about what the dep
 
 .PHONY: screenshots
 screenshots: deps ## Run the browser tests' screenshot step; writes test-output/room-{desktop,phone}.png.
-	$(GO) test -count=1 -run 'TestScreenshots' ./internal/e2e/
+	$(GO) test -count=1 -run 'TestScreenshots' ./tests/e2e/
 	cp test-output/room-desktop.png docs/screenshot-desktop.png
 
-## ---- local stack (owner: local stack engineer; internal/devstack, cmd/devstack) ----------------
+## ---- local stack (owner: local stack engineer; tools/stack, tools/cmd/devstack) ----------------
 
-# The stack is internal/devstack (also started by the browser and integration tests); cmd/devstack is
+# The stack is tools/stack (also started by the browser and integration tests); tools/cmd/devstack is
 # its command line. Flags, e.g. DEVFLAGS=-bootstrap (real bootstraps under the Lambda RIE) or
 # DEVFLAGS='-pushpin-port 8999'. Settings come from the environment: API_KEYS, ADMIN_KEY, GRIP_SIG_KEY,
 # and ROOMS, TABLE_NAME, LINK_TIMEOUT, PROFANITY_FILTER, LOG_LEVEL, RETENTION_DAYS (over dev/env.json).
@@ -101,18 +101,18 @@ DEVFLAGS ?=
 
 .PHONY: dev
 dev: deps-dev ## The whole chat at http://localhost:7999 (Pushpin, edge stand-in, API emulator, DynamoDB Local). Ctrl-C stops all.
-	$(GO) build -o bin/devstack ./cmd/devstack
+	$(GO) build -o bin/devstack ./tools/cmd/devstack
 	exec bin/devstack $(DEVFLAGS)
 
 .PHONY: invoke
 invoke: deps-dev ## One function's real bootstrap under the Lambda RIE with an event: make invoke FN=send EVENT=event.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo 'usage: make invoke FN=send|history|stream|web EVENT=path/to/event.json' >&2; exit 2; }
-	$(GO) build -o bin/devstack ./cmd/devstack
+	$(GO) build -o bin/devstack ./tools/cmd/devstack
 	exec bin/devstack invoke -fn $(FN) -event $(EVENT) $(DEVFLAGS)
 
 .PHONY: sam-local
 sam-local: deps-dev ## With Docker + SAM CLI: sam build && sam local start-api on :3000, with DynamoDB Local, edge and Pushpin around it.
-	$(GO) build -o bin/devstack ./cmd/devstack
+	$(GO) build -o bin/devstack ./tools/cmd/devstack
 	exec bin/devstack sam-local $(DEVFLAGS)
 
 ## ---- help ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/httpapi"
+	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/webui"
 )
 
@@ -69,7 +69,7 @@ func NewSend(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("send function: %w", err)
 	}
-	return httpapi.NewSendHandler(svc, httpapi.Auth{APIKeys: cfg.APIKeys, AdminKey: cfg.AdminKey}, httpapi.WithLogger(log)), nil
+	return handler.NewSendHandler(svc, handler.Auth{APIKeys: cfg.APIKeys, AdminKey: cfg.AdminKey}, handler.WithLogger(log)), nil
 }
 
 // NewHistory builds the history function's handler. It needs no GRIP
@@ -87,7 +87,7 @@ func NewHistory(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("history function: %w", err)
 	}
-	return httpapi.NewHistoryHandler(svc, httpapi.WithLogger(log)), nil
+	return handler.NewHistoryHandler(svc, handler.WithLogger(log)), nil
 }
 
 // NewStream builds the stream function's handler. It verifies Grip-Sig but
@@ -109,9 +109,9 @@ func NewStream(ctx context.Context, getenv func(string) string, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %w", err)
 	}
-	return httpapi.NewStreamHandler(svc, verifier,
-		httpapi.StreamOptions{LinkTimeout: cfg.LinkTimeout, KeepAlive: cfg.KeepAlive},
-		httpapi.WithLogger(log)), nil
+	return handler.NewStreamHandler(svc, verifier,
+		handler.StreamOptions{LinkTimeout: cfg.LinkTimeout, KeepAlive: cfg.KeepAlive},
+		handler.WithLogger(log)), nil
 }
 
 func load(getenv func(string) string, require func(config.Config) error) (config.Config, error) {

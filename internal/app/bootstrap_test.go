@@ -18,7 +18,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
-	"github.com/fanout-chat/serverless-chat/internal/localstack"
+	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
 // requireTools fails the test when a tool is missing, and skips it under
@@ -28,7 +28,7 @@ func requireTools(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts DynamoDB Local and the Lambda runtime emulator; not run with -short")
 	}
-	if err := localstack.Available(); err != nil {
+	if err := proc.Available(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -74,7 +74,7 @@ func testEvent(t *testing.T, name string, edit func(*events.APIGatewayV2HTTPRequ
 	return out
 }
 
-func invokeRIE(t *testing.T, ctx context.Context, rie *localstack.RIE, payload []byte) events.APIGatewayV2HTTPResponse {
+func invokeRIE(t *testing.T, ctx context.Context, rie *proc.RIE, payload []byte) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	out, err := rie.Invoke(ctx, payload)
 	if err != nil {
@@ -95,7 +95,7 @@ func TestBootstraps(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	db, err := localstack.StartDynamoDB(ctx, localstack.DynamoConfig{})
+	db, err := proc.StartDynamoDB(ctx, proc.DynamoConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +119,13 @@ func TestBootstraps(t *testing.T) {
 		"stream":  append([]string{"GRIP_VERIFY_KEY=test-sig-key", "GRIP_VERIFY_ISS=pushpin"}, common...),
 	}
 	dir := t.TempDir()
-	ries := map[string]*localstack.RIE{}
+	ries := map[string]*proc.RIE{}
 	for _, fn := range []string{"send", "history", "stream"} {
-		bin, err := localstack.BuildBootstrap(ctx, "./functions/"+fn, filepath.Join(dir, fn))
+		bin, err := proc.BuildBootstrap(ctx, "./functions/"+fn, filepath.Join(dir, fn))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Env: envs[fn], Log: t.Output()})
+		rie, err := proc.StartRIE(ctx, proc.RIEConfig{Bootstrap: bin, Env: envs[fn], Log: t.Output()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,13 +204,13 @@ func TestBootstrapMissingConfig(t *testing.T) {
 	requireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin, err := localstack.BuildBootstrap(ctx, "./functions/history", t.TempDir())
+	bin, err := proc.BuildBootstrap(ctx, "./functions/history", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var log strings.Builder
 	var mu sync.Mutex
-	rie, err := localstack.StartRIE(ctx, localstack.RIEConfig{Bootstrap: bin, Log: writerFunc(func(p []byte) (int, error) {
+	rie, err := proc.StartRIE(ctx, proc.RIEConfig{Bootstrap: bin, Log: writerFunc(func(p []byte) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return log.Write(p)

@@ -17,18 +17,18 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
-	"github.com/fanout-chat/serverless-chat/internal/httpapi"
+	"github.com/fanout-chat/serverless-chat/internal/handler"
 )
 
 var templatePath = filepath.Join("..", "..", "template.yaml")
 
 // handlerRoutes is what each function's handler serves, from the lists that
 // also register the handlers' muxes.
-func handlerRoutes() map[string][]httpapi.Route {
-	return map[string][]httpapi.Route{
-		"SendFunction":    httpapi.SendRoutes(),
-		"HistoryFunction": httpapi.HistoryRoutes(),
-		"StreamFunction":  httpapi.StreamRoutes(),
+func handlerRoutes() map[string][]handler.Route {
+	return map[string][]handler.Route{
+		"SendFunction":    handler.SendRoutes(),
+		"HistoryFunction": handler.HistoryRoutes(),
+		"StreamFunction":  handler.StreamRoutes(),
 	}
 }
 

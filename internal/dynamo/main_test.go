@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
-	"github.com/fanout-chat/serverless-chat/internal/localstack"
+	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
 // testTable is the table every integration test of the package shares;
@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ddb, err := localstack.StartDynamoDB(ctx, localstack.DynamoConfig{})
+	ddb, err := proc.StartDynamoDB(ctx, proc.DynamoConfig{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "dynamo tests: start DynamoDB Local: %v\n", err)
 		return 1

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fanout-chat/serverless-chat/internal/localstack"
+	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
-// These tests run a real Pushpin (internal/localstack) in front of an
+// These tests run a real Pushpin (tools/proc) in front of an
 // httptest origin built from this package: the origin checks Grip-Sig with a
 // Verifier and answers with a Hold, the test publishes with a Publisher.
 
@@ -142,12 +142,12 @@ func (o *origin) requestsSince(t time.Time) []originRequest {
 }
 
 // startStack starts the origin and a Pushpin routing to it.
-func startStack(t *testing.T, o *origin) (*localstack.Pushpin, *Publisher) {
+func startStack(t *testing.T, o *origin) (*proc.Pushpin, *Publisher) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a real Pushpin; not run with -short")
 	}
-	if _, err := localstack.PushpinPath(); err != nil {
+	if _, err := proc.PushpinPath(); err != nil {
 		t.Fatalf("pushpin: %v", err)
 	}
 	srv := httptest.NewServer(o)
@@ -155,7 +155,7 @@ func startStack(t *testing.T, o *origin) (*localstack.Pushpin, *Publisher) {
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	pp, err := localstack.StartPushpin(ctx, localstack.PushpinConfig{
+	pp, err := proc.StartPushpin(ctx, proc.PushpinConfig{
 		Origin: strings.TrimPrefix(srv.URL, "http://"),
 		SigKey: testSigKey,
 		Log:    logs,

@@ -193,7 +193,7 @@ func (h *handler) renderNotFound(w http.ResponseWriter, r *http.Request, slug st
 
 // userOf returns the viewer named by the edge in x-user, or "" for a guest.
 // The Lambda adapter splits header values at commas, so the parts are joined
-// back as internal/httpapi does. A name the API would refuse makes the page
+// back as internal/handler does. A name the API would refuse makes the page
 // read-only, since that viewer could not post anyway.
 func userOf(r *http.Request) string {
 	u, err := chat.NormalizeUser(strings.Join(r.Header.Values("X-User"), ", "))

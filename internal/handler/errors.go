@@ -1,0 +1,129 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
+)
+
+// Errors of the HTTP layer. Like the domain's, they reach the client only
+// through statusOf.
+var (
+	errRouteNotFound        = errors.New("handler: no such route")
+	errMethodNotAllowed     = errors.New("handler: method not allowed")
+	errMissingAPIKey        = errors.New("handler: x-api-key missing")
+	errInvalidAPIKey        = errors.New("handler: x-api-key not accepted")
+	errMissingUser          = errors.New("handler: x-user missing")
+	errBodyTooLarge         = errors.New("handler: request body too large")
+	errUnsupportedMediaType = errors.New("handler: request body is not application/json")
+	errMalformedBody        = errors.New("handler: request body is not a JSON object of the expected shape")
+	errInvalidUTF8Body      = errors.New("handler: request body is not valid UTF-8")
+	errBadMessageID         = errors.New("handler: message id is not a positive integer")
+	errBadQuery             = errors.New("handler: query parameter is not a valid number")
+	errNoGripProxy          = errors.New("handler: stream request without Grip-Sig")
+)
+
+// statusOf is the one mapping from an error to the HTTP status and the short
+// message the client sees. Anything it does not know is a 500 whose message
+// says nothing about the cause.
+func statusOf(err error) (int, string) {
+	switch {
+	// Routing and authentication.
+	case errors.Is(err, errRouteNotFound):
+		return http.StatusNotFound, "Not Found"
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, "Method Not Allowed"
+	case errors.Is(err, errMissingAPIKey):
+		return http.StatusUnauthorized, "API key is missing" // the original app's message
+	case errors.Is(err, errInvalidAPIKey):
+		return http.StatusForbidden, "Invalid API key" // the original app's message
+	case errors.Is(err, errMissingUser):
+		return http.StatusUnauthorized, "x-user is missing: sign in first"
+
+	// Request shape.
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, "request body is too large"
+	case errors.Is(err, errUnsupportedMediaType):
+		return http.StatusUnsupportedMediaType, "Content-Type must be application/json"
+	case errors.Is(err, errInvalidUTF8Body):
+		return http.StatusBadRequest, "request body is not valid UTF-8"
+	case errors.Is(err, errMalformedBody):
+		return http.StatusBadRequest, `body must be a JSON object {"text": "...", "clientId": "<uuid>"}`
+	case errors.Is(err, errBadMessageID):
+		return http.StatusBadRequest, "message id must be a positive integer"
+	case errors.Is(err, errBadQuery):
+		return http.StatusBadRequest, "before, lastId and limit must be whole numbers"
+
+	// GRIP.
+	case errors.Is(err, errNoGripProxy), errors.Is(err, grip.ErrNoSignature):
+		return http.StatusNotAcceptable, "text/event-stream requires GRIP proxy" // the original app's message
+	case errors.Is(err, grip.ErrInvalidSignature):
+		return http.StatusNotImplemented, "GRIP proxy signature is not valid"
+
+	// Domain.
+	case errors.Is(err, chat.ErrRoomNotFound):
+		return http.StatusNotFound, "room not found"
+	case errors.Is(err, chat.ErrMessageNotFound):
+		return http.StatusNotFound, "message not found"
+	case errors.Is(err, chat.ErrForbidden):
+		return http.StatusForbidden, "only the author may delete a message"
+	case errors.Is(err, chat.ErrEmptyText):
+		return http.StatusBadRequest, "message text is empty"
+	case errors.Is(err, chat.ErrTextTooLong):
+		return http.StatusRequestEntityTooLarge, "message text is longer than 500 characters"
+	case errors.Is(err, chat.ErrInvalidText):
+		return http.StatusBadRequest, "message text holds characters that are not allowed"
+	case errors.Is(err, chat.ErrInvalidUser):
+		return http.StatusBadRequest, "x-user must be 1 to 64 characters of text"
+	case errors.Is(err, chat.ErrInvalidClientID):
+		return http.StatusBadRequest, "clientId must be a UUID"
+	case errors.Is(err, chat.ErrClientIDTaken):
+		return http.StatusConflict, "clientId is already used by another user's message"
+	case errors.Is(err, chat.ErrConflict):
+		return http.StatusServiceUnavailable, "too many concurrent writers; retry"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "the request timed out"
+	default:
+		return http.StatusInternalServerError, "internal error"
+	}
+}
+
+// errorBody is the JSON of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// writeError answers err as JSON. Client errors are logged at debug level,
+// server errors at error level with the full cause, which the client never
+// sees.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, msg := statusOf(err)
+	level := slog.LevelDebug
+	if status >= http.StatusInternalServerError {
+		level = slog.LevelError
+	}
+	log.Log(r.Context(), level, "request failed", slog.Int("status", status), slog.String("err", err.Error()))
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+// writeJSON answers v as JSON with the status, never cached.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"internal error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,311 @@
+// Command bench measures the chat end to end on one machine and writes a
+// markdown report to stdout and to test-output/bench.md (`make bench-e2e`).
+//
+// It starts the whole local stack (stack.Start: Pushpin, the edge
+// stand-in, the API Gateway emulator with the functions in-process, DynamoDB
+// Local in memory, all on free 127.0.0.1 ports) and measures:
+//
+//   - fan-out: N SSE listeners through Pushpin (N = 1, 10, 100, 1000), M
+//     messages sent one at a time through Pushpin as the edge would send
+//     them; per message the send's round trip (the origin's work) and the
+//     delivery to the last listener, with the send and stream invocations
+//     the origin served meanwhile;
+//   - the baseline of the same run: frames published straight to Pushpin's
+//     publish port to the same number of listeners (no Lambda, no DynamoDB);
+//   - reads: a history page of 20 and a stream hold (connect → first byte,
+//     and a 20-event resume) through Pushpin, against GET /rooms, which
+//     reaches no store;
+//   - cold start: each function's real bootstrap under the Lambda RIE,
+//     process start → first answered invoke, and its peak RSS;
+//   - the linux/arm64 deployment binaries' sizes.
+//
+// Every loop is bounded, all traffic stays on 127.0.0.1, and everything the
+// command starts is stopped by pid before it exits, also on Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/stack"
+)
+
+// benchConfig is what one run measures.
+type benchConfig struct {
+	// Listeners are the listener counts of the fan-out, ascending; the first
+	// is the baseline of the send ratio.
+	Listeners []int
+	// Messages is the measured messages per fan-out row, Warmup the
+	// unmeasured ones before them (and the unmeasured reads).
+	Messages, Warmup int
+	// Reads is the requests per read row; ColdRuns the cold starts per
+	// function.
+	Reads, ColdRuns int
+	// ConnectParallel bounds the listeners being opened at once.
+	ConnectParallel int
+	// DeliveryTimeout bounds the wait for one message to reach every
+	// listener.
+	DeliveryTimeout time.Duration
+	// SkipCold and SkipSizes leave out the cold starts and the arm64 builds.
+	SkipCold, SkipSizes bool
+}
+
+// bench is one run: the stack and the clients that talk to it.
+type bench struct {
+	cfg   benchConfig
+	stack *stack.Stack
+	// client sends requests (keep-alive, as a browser); listenClient holds
+	// the listeners' connections, one each.
+	client, listenClient *http.Client
+	calls                *callCounter
+	// stackLog receives the logs of the stack and of the RIEs.
+	stackLog io.Writer
+	progress *slog.Logger
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		cfg       benchConfig
+		listeners = flag.String("listeners", "1,10,100,1000", "comma-separated listener counts of the fan-out, ascending")
+		out       = flag.String("out", "test-output/bench.md", "file the markdown report is also written to (\"\" for none)")
+		logPath   = flag.String("log", "test-output/bench-stack.log", "file the local stack's logs go to (\"\" discards them)")
+		timeout   = flag.Duration("timeout", 20*time.Minute, "bound for the whole run")
+	)
+	flag.IntVar(&cfg.Messages, "messages", 50, "measured messages per fan-out row")
+	flag.IntVar(&cfg.Warmup, "warmup", 3, "unmeasured messages and requests before each row")
+	flag.IntVar(&cfg.Reads, "reads", 50, "requests per read row")
+	flag.IntVar(&cfg.ColdRuns, "cold-runs", 5, "cold starts per function")
+	flag.IntVar(&cfg.ConnectParallel, "connect-parallel", 32, "listeners opened at once")
+	flag.DurationVar(&cfg.DeliveryTimeout, "delivery-timeout", 10*time.Second, "bound for one message to reach every listener")
+	flag.BoolVar(&cfg.SkipCold, "skip-cold", false, "leave out the cold starts under the RIE")
+	flag.BoolVar(&cfg.SkipSizes, "skip-sizes", false, "leave out the linux/arm64 builds")
+	flag.Parse()
+	var err error
+	if cfg.Listeners, err = parseCounts(*listeners); err != nil {
+		return err
+	}
+	if cfg.Messages < 1 || cfg.Warmup < 1 || cfg.Reads < 1 || cfg.ColdRuns < 1 || cfg.ConnectParallel < 1 {
+		return errors.New("-messages, -warmup, -reads, -cold-runs and -connect-parallel must be at least 1")
+	}
+	progress := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+
+	// Each listener is a socket here and one in Pushpin, which inherits the
+	// limit when the stack starts it.
+	if err := raiseNoFile(uint64(cfg.Listeners[len(cfg.Listeners)-1])*2 + 1024); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	root, err := proc.RepoRoot()
+	if err != nil {
+		return fmt.Errorf("repository root: %w", err)
+	}
+	var stackLog io.Writer = io.Discard
+	if *logPath != "" {
+		f, err := createFile(*logPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		stackLog = f
+	}
+	calls := newCallCounter(stackLog)
+
+	started := time.Now()
+	rep := report{Date: started, Machine: machine(), Config: cfg}
+	progress.Info("starting the local stack")
+	st, err := stack.Start(ctx, stack.Config{
+		Root:     root,
+		Template: filepath.Join(root, "template.yaml"),
+		APIKeys:  stack.DefaultAPIKey,
+		AdminKey: stack.DefaultAdminKey,
+		SigKey:   stack.DefaultSigKey,
+		// The origin-call counts come from the functions' request lines,
+		// logged at INFO.
+		Env: map[string]string{"ROOMS": roomsSpec(cfg.Listeners), "LOG_LEVEL": "INFO"},
+		Log: calls,
+	})
+	if err != nil {
+		return fmt.Errorf("start the local stack: %w", err)
+	}
+	b := &bench{
+		cfg: cfg, stack: st, calls: calls, stackLog: stackLog, progress: progress,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}},
+		listenClient: &http.Client{Transport: &http.Transport{
+			MaxIdleConnsPerHost: -1, DisableCompression: true, ResponseHeaderTimeout: 30 * time.Second,
+		}},
+	}
+	runErr := b.measure(ctx, &rep)
+	rep.Elapsed = time.Since(started)
+	progress.Info("stopping the local stack")
+	if err := st.Stop(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("stop the local stack: %w", err))
+	}
+	if runErr != nil {
+		return runErr
+	}
+
+	if err := rep.write(os.Stdout); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if *out != "" {
+		f, err := createFile(*out)
+		if err != nil {
+			return err
+		}
+		if err := rep.write(f); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("write %s: %w", *out, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("close %s: %w", *out, err)
+		}
+	}
+	return nil
+}
+
+// seedMessages is how many messages the read room gets before anything is
+// measured.
+const seedMessages = 200
+
+// measure runs every part of the benchmark against the running stack.
+func (b *bench) measure(ctx context.Context, rep *report) error {
+	// Seeding the read room first also warms the whole send path up
+	// (DynamoDB Local's JIT above all), so the first fan-out row, the
+	// baseline of the ratios, is not slower for being first.
+	b.progress.Info("seeding the read room", "messages", seedMessages)
+	lastID, err := b.seedReadRoom(ctx, seedMessages)
+	if err != nil {
+		return err
+	}
+	for _, n := range b.cfg.Listeners {
+		for _, mode := range []string{modeOrigin, modeRaw} {
+			b.progress.Info("fan-out", "mode", mode, "listeners", n)
+			res, err := b.runFanout(ctx, mode, n)
+			if err != nil {
+				return fmt.Errorf("fan-out: %w", err)
+			}
+			b.progress.Info("fan-out done", "mode", mode, "listeners", n, "sendP50", res.Send.Median.String(),
+				"deliveryP50", res.Delivery.Median.String(), "complete", res.Complete, "sendCalls", res.SendCalls, "streamCalls", res.StreamCalls)
+			rep.Fanout = append(rep.Fanout, res)
+			// Let Pushpin drop the closed connections before the next row.
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+
+	b.progress.Info("reads")
+	if rep.Reads, err = b.runReads(ctx, lastID); err != nil {
+		return fmt.Errorf("reads: %w", err)
+	}
+
+	if !b.cfg.SkipCold {
+		b.progress.Info("cold starts under the RIE", "runs", b.cfg.ColdRuns)
+		if rep.Cold, err = b.runColdStarts(ctx); err != nil {
+			return fmt.Errorf("cold start: %w", err)
+		}
+	}
+	if !b.cfg.SkipSizes {
+		b.progress.Info("linux/arm64 builds")
+		if rep.Sizes, err = buildSizes(ctx); err != nil {
+			return fmt.Errorf("binary sizes: %w", err)
+		}
+	}
+	return nil
+}
+
+// parseCounts parses "1,10,100" into ascending positive counts.
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("listener count %q: want a positive integer", f)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("listener counts %q: want them ascending", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// roomsSpec is the ROOMS of the run: the read room first (the default),
+// then a fresh room per mode and listener count.
+func roomsSpec(counts []int) string {
+	rooms := []string{readRoom}
+	for _, n := range counts {
+		rooms = append(rooms, fanoutRoom(modeOrigin, n), fanoutRoom(modeRaw, n))
+	}
+	return strings.Join(rooms, ",")
+}
+
+// raiseNoFile raises the soft limit on open files to at least want (up to
+// the hard limit).
+func raiseNoFile(want uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("read RLIMIT_NOFILE: %w", err)
+	}
+	if lim.Cur >= want {
+		return nil
+	}
+	if lim.Max < want {
+		return fmt.Errorf("RLIMIT_NOFILE hard limit %d is below the %d the largest fan-out needs; lower -listeners", lim.Max, want)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("raise RLIMIT_NOFILE to %d: %w", lim.Cur, err)
+	}
+	return nil
+}
+
+// createFile creates path and its directory.
+func createFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("make directory of %s: %w", path, err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// machine describes the machine the run is on.
+func machine() string {
+	model := runtime.GOARCH
+	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(info), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, %s %s/%s", model, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

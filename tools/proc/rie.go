@@ -1,0 +1,127 @@
+package proc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// maxInvokeResponse bounds what Invoke reads: Lambda's own limit for a synchronous response is 6 MB.
+const maxInvokeResponse = 6 << 20
+
+// RIEConfig configures one Lambda Runtime Interface Emulator running one function.
+type RIEConfig struct {
+	// Bootstrap is the path of the function's built bootstrap binary (see BuildBootstrap).
+	Bootstrap string
+	// Env is the function's environment ("KEY=value"), added to PATH and HOME; the RIE adds the
+	// Lambda variables (AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_RUNTIME_API, …).
+	Env []string
+	// Port is the invoke port; 0 picks a free one.
+	Port int
+	// Log receives the output of the RIE and of the function; nil discards it.
+	Log io.Writer
+	// Root is the checkout whose .cache holds the RIE; "" is RepoRoot's (the working directory's).
+	Root string
+}
+
+// RIE is a running Lambda Runtime Interface Emulator. It starts the bootstrap on the first invoke and
+// runs one invoke at a time.
+type RIE struct {
+	cfg    RIEConfig
+	proc   *process
+	client *http.Client
+}
+
+// StartRIE starts the emulator for cfg.Bootstrap and returns once it accepts invokes.
+func StartRIE(ctx context.Context, cfg RIEConfig) (*RIE, error) {
+	bin, err := riePathIn(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	bootstrap, err := filepath.Abs(cfg.Bootstrap)
+	if err != nil {
+		return nil, fmt.Errorf("proc: bootstrap path %s: %w", cfg.Bootstrap, err)
+	}
+	if _, err := os.Stat(bootstrap); err != nil {
+		return nil, fmt.Errorf("proc: bootstrap: %w", err)
+	}
+	cfg.Bootstrap = bootstrap
+	if cfg.Port, err = portOrFree(cfg.Port); err != nil {
+		return nil, fmt.Errorf("proc: rie port: %w", err)
+	}
+	// The Runtime API is where the bootstrap polls for invokes; the RIE's default is 127.0.0.1:9001,
+	// which two emulators would share.
+	apiPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	// Flags come before the bootstrap: the RIE treats every argument after it as the bootstrap's.
+	// There is no --help: an unknown flag is ignored and the emulator starts serving.
+	cmd := exec.Command(bin,
+		"--runtime-interface-emulator-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)),
+		"--runtime-api-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(apiPort)),
+		bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, cfg.Env...)
+	proc, err := startProcess("aws-lambda-rie", cmd, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	r := &RIE{cfg: cfg, proc: proc, client: &http.Client{}}
+	if err := proc.waitReady(ctx, "invoke port", dialCheck(net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))); err != nil {
+		_ = proc.stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+// InvokeURL returns the emulator's invoke URL,
+// "http://127.0.0.1:PORT/2015-03-31/functions/function/invocations".
+func (r *RIE) InvokeURL() string {
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(r.cfg.Port)) + "/2015-03-31/functions/function/invocations"
+}
+
+// Invoke runs the function once with payload and returns its response payload. A function that
+// returns an error still answers: its payload is the Lambda error JSON
+// ({"errorMessage","errorType"}); only a failed invoke is an error here.
+func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.InvokeURL(), bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("proc: invoke request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("proc: invoke %s: %w", r.cfg.Bootstrap, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInvokeResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("proc: read invoke response after %s: %w", time.Since(start), err)
+	}
+	if len(body) > maxInvokeResponse {
+		return nil, fmt.Errorf("proc: invoke response over %d bytes", maxInvokeResponse)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("proc: invoke %s: %s: %s", r.cfg.Bootstrap, resp.Status, bytes.TrimSpace(body))
+	}
+	return body, nil
+}
+
+// Config returns the configuration in effect, with the chosen port filled in.
+func (r *RIE) Config() RIEConfig { return r.cfg }
+
+// Pid returns the process id of the emulator.
+func (r *RIE) Pid() int { return r.proc.pid() }
+
+// Stop stops the emulator and the function's process.
+func (r *RIE) Stop() error { return r.proc.stop() }
