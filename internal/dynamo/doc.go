@@ -29,17 +29,23 @@
 // and the event is put under attribute_not_exists(pk). Ids are therefore
 // gap-free and never reused, whatever the retries below do.
 //
+// A store remembers the head it last saw in each room, so a warm function
+// that wrote to the room before sends the transaction straight away: one
+// DynamoDB call per uncontended write. Only the first write to a room
+// after a cold start reads the head first (a strongly consistent GetItem).
+// The remembered head is a guess that the condition checks; a stale one
+// costs one cancelled transaction, which returns the current head, never a
+// wrong id.
+//
 // A writer that loses the race tries again until a time budget is spent
-// (DefaultRetryBudget, 2 s, well inside a Lambda's timeout; WithRetryBudget
-// changes it and WithMaxAttempts adds a bound on attempts), then gives up
+// (DefaultRetryBudget, 2 s, well inside a Lambda's timeout), then gives up
 // with chat.ErrConflict. Between attempts it pauses for a full-jitter time
 // whose window starts at 100 ms and shrinks by 5 ms with every race it lost,
 // and it stops pausing after 20 lost races or half the budget: newcomers to
 // a busy room step back while writers that have waited longest retry at
 // once, so nobody starves behind writers that never sleep. A retry without
 // a pause starts from the head the failed condition returned (ALL_OLD);
-// after a pause it reads the head again. Twenty writers on one room of
-// DynamoDB Local all get through (TestAppendMessageConcurrentSenders).
+// after a pause it reads the head again.
 //
 // # Attribute names
 //

@@ -222,3 +222,17 @@ func (s *Store) LastEventID(ctx context.Context, room string) (int64, error) {
 	}
 	return s.lastID(ctx, room)
 }
+
+// getEvent reads event id of room with a strongly consistent read; found is
+// false when there is no such item.
+func (s *Store) getEvent(ctx context.Context, room string, id int64) (item map[string]types.AttributeValue, found bool, err error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(roomPK(room), eventSK(id)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read event %s/%d: %w", room, id, err)
+	}
+	return out.Item, len(out.Item) > 0, nil
+}

@@ -210,6 +210,51 @@ func TestAppendMessageRetriesLostRace(t *testing.T) {
 	}
 }
 
+// TestAppendMessageStaleHeadGuess: a warm store starts from the head it
+// remembers; when another writer moved it meanwhile, the cancelled
+// transaction's returned head is tried at once, with no read and no pause,
+// even where a lost race would pause.
+func TestAppendMessageStaleHeadGuess(t *testing.T) {
+	t.Parallel()
+	api := &raceAPI{head: 5, reason: "ConditionalCheckFailed", returnHead: true}
+	paused := 0
+	pause := func(int, time.Duration) time.Duration { paused++; return time.Microsecond }
+	st, err := dynamo.New(api, "fake-table", dynamo.WithLogger(quiet), dynamo.WithPause(pause))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx := context.Background()
+	send := func() int64 {
+		t.Helper()
+		ev, _, err := st.AppendMessage(ctx, chat.Message{Room: "lobby", User: "a", Text: "hi"})
+		if err != nil {
+			t.Fatalf("AppendMessage: %v", err)
+		}
+		return ev.ID
+	}
+	if id := send(); id != 6 || api.headReads != 1 || api.txs != 1 {
+		t.Fatalf("cold send: id %d, %d reads, %d transactions; want 6, 1, 1", id, api.headReads, api.txs)
+	}
+	// Warm, uncontended: one transaction, no read.
+	api.lose = 1 // the first transaction succeeded: none is cancelled
+	if id := send(); id != 7 || api.headReads != 1 || api.txs != 2 {
+		t.Fatalf("warm send: id %d, %d reads, %d transactions; want 7, 1, 2", id, api.headReads, api.txs)
+	}
+	// Another writer took 8 and 9: the guess 7 is stale.
+	api.head, api.lose = 7, 3 // the head is head+txs = 10 when the third transaction is cancelled
+	if id := send(); id != 11 || api.headReads != 1 || api.txs != 4 || paused != 0 {
+		t.Fatalf("stale guess: id %d, %d reads, %d transactions, %d pauses; want 11, 1, 4, 0", id, api.headReads, api.txs, paused)
+	}
+	if want := []string{"5", "6", "7", "10"}; !slices.Equal(api.fromIDs, want) {
+		t.Fatalf("transactions moved the head from %v, want %v", api.fromIDs, want)
+	}
+	// A guess that fails again is a lost race: it pauses, then reads.
+	api.head, api.lose = 8, 6 // transactions 5 (stale guess) and 6 (returned head) are cancelled
+	if id := send(); id != 15 || api.headReads != 2 || paused != 1 {
+		t.Fatalf("lost race after a stale guess: id %d, %d reads, %d pauses; want 15, 2, 1", id, api.headReads, paused)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	t.Parallel()
 	const budget = 2 * time.Second

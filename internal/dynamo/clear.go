@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -20,74 +19,6 @@ const maxBatch = 25
 
 // maxBatchAttempts bounds the retries of a batch's unprocessed items.
 const maxBatchAttempts = 8
-
-// DeleteMessage turns message id of room into a tombstone if user wrote it
-// and appends a delete event, in one transaction that also moves the head
-// and drops the message's idempotency key (so the clientId is free again).
-// Calls: one GetItem of the event, then per attempt one GetItem of the head
-// and one TransactWriteItems.
-func (s *Store) DeleteMessage(ctx context.Context, room string, id int64, user string) (chat.Event, error) {
-	if !chat.ValidSlug(room) {
-		return chat.Event{}, fmt.Errorf("dynamo: delete message: room %q is not a valid slug", room)
-	}
-	if id <= 0 {
-		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, chat.ErrMessageNotFound)
-	}
-	item, found, err := s.getEvent(ctx, room, id)
-	if err != nil {
-		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, err)
-	}
-	if !found || getS(item, attrType) != string(chat.EventMessage) || getBool(item, attrTomb) {
-		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, chat.ErrMessageNotFound)
-	}
-	if getS(item, attrUser) != user {
-		return chat.Event{}, fmt.Errorf("delete message %s/%d by %q: %w", room, id, user, chat.ErrForbidden)
-	}
-	clientID := getS(item, attrClientID)
-
-	errGone := errors.New("dynamo: message removed meanwhile")
-	build := func(evID int64, at time.Time) (map[string]types.AttributeValue, []types.TransactWriteItem) {
-		event := eventItem(room, evID, chat.EventDelete, at, s.expiresAt(at))
-		event[attrDeletedID] = numAV(id)
-		extra := []types.TransactWriteItem{{Update: &types.Update{
-			TableName:        aws.String(s.table),
-			Key:              key(roomPK(room), eventSK(id)),
-			UpdateExpression: aws.String("SET #tomb = :true REMOVE #user, #text, #html, #cid, #gpk, #gsk"),
-			// The author is checked again: the message may have been
-			// cleared since the read.
-			ConditionExpression: aws.String("attribute_not_exists(#tomb) AND #user = :user"),
-			ExpressionAttributeNames: map[string]string{
-				"#tomb": attrTomb, "#user": attrUser, "#text": attrText, "#html": attrHTML,
-				"#cid": attrClientID, "#gpk": AttrGSI1PK, "#gsk": AttrGSI1SK,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":true": &types.AttributeValueMemberBOOL{Value: true},
-				":user": strAV(user),
-			},
-		}}}
-		if clientID != "" {
-			extra = append(extra, types.TransactWriteItem{Delete: &types.Delete{
-				TableName: aws.String(s.table),
-				Key:       key(roomPK(room), cidSK(clientID)),
-			}})
-		}
-		return event, extra
-	}
-	check := func(extra []types.CancellationReason) error {
-		if failed(extra[0]) {
-			return errGone
-		}
-		return nil
-	}
-	evID, at, err := s.appendEvent(ctx, room, build, check)
-	if errors.Is(err, errGone) {
-		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, chat.ErrMessageNotFound)
-	}
-	if err != nil {
-		return chat.Event{}, fmt.Errorf("delete message %s/%d: %w", room, id, err)
-	}
-	return chat.Event{ID: evID, Room: room, Type: chat.EventDelete, At: at, DeletedID: id}, nil
-}
 
 // ClearRoom appends a refresh event and then removes what came before it:
 // with user == "" every event and idempotency key of the room (a Query of
