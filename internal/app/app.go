@@ -22,6 +22,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
+	"github.com/fanout-chat/serverless-chat/internal/limit"
 	"github.com/fanout-chat/serverless-chat/internal/webui"
 )
 
@@ -57,7 +58,15 @@ func NewSend(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("send function: %w", err)
 	}
-	store, err := newStore(ctx, cfg, log)
+	client, err := NewDynamoClient(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("send function: %w", err)
+	}
+	store, err := newStoreOn(client, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("send function: %w", err)
+	}
+	lim, err := limit.New(client, cfg.TableName, cfg.RateLimits, limit.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("send function: %w", err)
 	}
@@ -69,7 +78,8 @@ func NewSend(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("send function: %w", err)
 	}
-	return handler.NewSendHandler(svc, handler.Auth{APIKeys: cfg.APIKeys, AdminKey: cfg.AdminKey}, handler.WithLogger(log)), nil
+	return handler.NewSendHandler(svc, handler.Auth{APIKeys: cfg.APIKeys, AdminKey: cfg.AdminKey},
+		handler.WithLogger(log), handler.WithLimiter(lim)), nil
 }
 
 // NewHistory builds the history function's handler. It needs no GRIP
@@ -130,6 +140,10 @@ func newStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*dynamo
 	if err != nil {
 		return nil, err
 	}
+	return newStoreOn(client, cfg, log)
+}
+
+func newStoreOn(client *dynamodb.Client, cfg config.Config, log *slog.Logger) (*dynamo.Store, error) {
 	opts := []dynamo.Option{dynamo.WithLogger(log)}
 	if cfg.RetentionDays > 0 {
 		opts = append(opts, dynamo.WithRetention(time.Duration(cfg.RetentionDays)*24*time.Hour))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/limit"
 )
 
 // Names of the environment variables.
@@ -35,6 +36,7 @@ const (
 	EnvLinkTimeout     = "LINK_TIMEOUT"
 	EnvKeepAlive       = "KEEP_ALIVE"
 	EnvLogLevel        = "LOG_LEVEL"
+	EnvRateLimits      = "RATE_LIMITS"
 )
 
 // Defaults of the optional settings.
@@ -99,6 +101,9 @@ type Config struct {
 	KeepAlive time.Duration
 	// LogLevel is LOG_LEVEL (debug, info, warn, error; default info).
 	LogLevel slog.Level
+	// RateLimits are the per-user limits of the writes: RATE_LIMITS
+	// ("send=20/1m/10,react=60/1m") over limit.DefaultRules.
+	RateLimits limit.Rules
 }
 
 // Load reads every variable through getenv (os.Getenv in production). It
@@ -205,6 +210,11 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("config: %s: %q is not one of debug, info, warn, error", EnvLogLevel, v))
 		}
 	}
+	rl, err := limit.ParseRules(get(EnvRateLimits))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("config: %s: %w", EnvRateLimits, err))
+	}
+	c.RateLimits = rl
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/limit"
 )
 
 func env(m map[string]string) func(string) string {
@@ -35,6 +36,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.LogLevel != slog.LevelInfo {
 		t.Errorf("LogLevel = %v, want INFO", c.LogLevel)
 	}
+	if c.RateLimits.String() != limit.DefaultRules().String() {
+		t.Errorf("RateLimits = %v, want the defaults", c.RateLimits)
+	}
 	if len(c.APIKeys) != 0 || c.GripVerifyIss != "" {
 		t.Errorf("APIKeys %v, GripVerifyIss %q: want none", c.APIKeys, c.GripVerifyIss)
 	}
@@ -56,6 +60,7 @@ func TestLoadValues(t *testing.T) {
 		EnvLinkTimeout:     "2m",
 		EnvKeepAlive:       "25",
 		EnvLogLevel:        "debug",
+		EnvRateLimits:      "send=5/10s",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -80,6 +85,12 @@ func TestLoadValues(t *testing.T) {
 	}
 	if c.LogLevel != slog.LevelDebug {
 		t.Errorf("LogLevel = %v", c.LogLevel)
+	}
+	if got := c.RateLimits[limit.ActionSend]; got != (limit.Rule{Rate: 5, Per: 10 * time.Second, Burst: 5}) {
+		t.Errorf("RateLimits[send] = %+v, want 5 per 10s", got)
+	}
+	if got := c.RateLimits[limit.ActionReact]; got != limit.DefaultRules()[limit.ActionReact] {
+		t.Errorf("RateLimits[react] = %+v, want the default", got)
 	}
 	for name, check := range map[string]func() error{"send": c.RequireSend, "history": c.RequireHistory, "stream": c.RequireStream} {
 		if err := check(); err != nil {
@@ -181,6 +192,7 @@ func TestLoadErrors(t *testing.T) {
 		{"link timeout zero", map[string]string{EnvLinkTimeout: "0"}, EnvLinkTimeout},
 		{"keep-alive fraction", map[string]string{EnvKeepAlive: "1500ms"}, EnvKeepAlive},
 		{"log level", map[string]string{EnvLogLevel: "loud"}, EnvLogLevel},
+		{"rate limits", map[string]string{EnvRateLimits: "send=lots"}, EnvRateLimits},
 		{"GRIP_URL not http", map[string]string{EnvGripURL: "ftp://x"}, EnvGripURL},
 		{"verify key bad base64", map[string]string{EnvGripVerifyKey: "base64:%%%"}, EnvGripVerifyKey},
 	}

@@ -58,6 +58,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "message id must be a positive integer"
 	case errors.Is(err, errBadQuery):
 		return http.StatusBadRequest, "before, lastId and limit must be whole numbers"
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, "too many requests"
 
 	// GRIP.
 	case errors.Is(err, errNoGripProxy), errors.Is(err, grip.ErrNoSignature):
@@ -102,6 +104,11 @@ type errorBody struct {
 // server errors at error level with the full cause, which the client never
 // sees.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if rl, ok := errors.AsType[*rateLimitedError](err); ok {
+		log.DebugContext(r.Context(), "request failed", slog.Int("status", http.StatusTooManyRequests), slog.String("err", err.Error()))
+		writeRateLimited(w, rl)
+		return
+	}
 	status, msg := statusOf(err)
 	level := slog.LevelDebug
 	if status >= http.StatusInternalServerError {

@@ -22,7 +22,8 @@ import (
 type Option func(*options)
 
 type options struct {
-	log *slog.Logger
+	log     *slog.Logger
+	limiter Limiter
 }
 
 // WithLogger sets the logger of request and error lines (default

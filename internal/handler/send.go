@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/limit"
 )
 
 // MaxBodyBytes is the largest request body the send function reads; a
@@ -32,9 +33,10 @@ type Sender interface {
 var _ Sender = (*chat.Service)(nil)
 
 type sendHandler struct {
-	svc  Sender
-	auth Auth
-	log  *slog.Logger
+	svc   Sender
+	auth  Auth
+	log   *slog.Logger
+	limit Limiter
 }
 
 // NewSendHandler returns the send function's handler: post and delete
@@ -42,7 +44,7 @@ type sendHandler struct {
 // (x-api-key = auth.AdminKey).
 func NewSendHandler(svc Sender, auth Auth, opts ...Option) http.Handler {
 	o := newOptions(opts)
-	h := &sendHandler{svc: svc, auth: auth, log: o.log}
+	h := &sendHandler{svc: svc, auth: auth, log: o.log, limit: o.limiter}
 	return newMux(o.log, h.endpoints())
 }
 
@@ -122,6 +124,9 @@ func (h *sendHandler) post(w http.ResponseWriter, r *http.Request) {
 	text, clientID, err := readSendBody(w, r)
 	if err != nil {
 		writeError(w, r, h.log, err)
+		return
+	}
+	if !allow(w, r, h.log, h.limit, limit.ActionSend, u) {
 		return
 	}
 	m, created, err := h.svc.Send(r.Context(), chat.SendInput{Room: r.PathValue("room"), User: u, Text: text, ClientID: clientID})

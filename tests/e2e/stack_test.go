@@ -37,6 +37,9 @@ const (
 	testAdminKey = "e2e-admin-key"
 	testSigKey   = "e2e-grip-signing-key"
 	testTable    = "chat-e2e"
+	// testRateLimits is RATE_LIMITS of the stack: sends nearly unlimited
+	// (tests seed through the API), the other actions at their defaults.
+	testRateLimits = "send=60000/1m/10000"
 )
 
 // testStack is the local stack of `make dev` (stack.Start: in-process
@@ -97,6 +100,9 @@ func startStack(ctx context.Context) (s *testStack, err error) {
 		config.EnvTableName:   testTable,
 		config.EnvLinkTimeout: "30",
 		config.EnvLogLevel:    "debug",
+		// The tests seed many messages per user through the API; the abuse
+		// limit of sends is not what they test.
+		config.EnvRateLimits: testRateLimits,
 	}
 	cfg.Log = s.logs
 	if s.dev, err = stack.Start(ctx, cfg); err != nil {

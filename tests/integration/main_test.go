@@ -28,6 +28,10 @@ const (
 	sigKey   = "it-grip-sig-key"
 )
 
+// sendLimitForTests is RATE_LIMITS of the stack: sends nearly unlimited,
+// the other actions at their defaults.
+const sendLimitForTests = "send=60000/1m/10000"
+
 // roomCount is how many rooms the stack is configured with. Each test takes
 // fresh ones, so `-count=N` needs N times what one run takes (about 20).
 const roomCount = 300
@@ -125,6 +129,9 @@ func startEnv() (*testEnv, func() error, error) {
 		Env: map[string]string{
 			"ROOMS":    strings.Join(specs, ","),
 			"GRIP_URL": e.publish.URL(),
+			// Senders race here by the hundred; edits and reactions keep
+			// the default limits, which the abuse-limit tests reach.
+			"RATE_LIMITS": sendLimitForTests,
 		},
 		Log: e.logs,
 	})

@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 var functionVars = []string{
 	config.EnvRooms, config.EnvTableName, config.EnvLinkTimeout,
 	config.EnvProfanityFilter, config.EnvLogLevel, config.EnvRetentionDays,
+	config.EnvRateLimits,
 }
 
 // stackFlags registers the flags shared by the stack commands on fs and
