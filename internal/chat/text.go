@@ -40,10 +40,10 @@ func NormalizeText(text string) (string, error) {
 		if r != '\n' && r != '\t' && unicode.IsControl(r) {
 			return "", fmt.Errorf("normalize text: control character %U: %w", r, ErrInvalidText)
 		}
-		// Format characters (zero-width space, joiners, direction marks)
-		// are kept inside text, where emoji sequences need them, but a
-		// message of nothing else would show as blank.
-		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+		// Blank-rendering characters are kept inside text, where emoji
+		// sequences and scripts need them, but a message of nothing else
+		// would show as blank.
+		if !Blank(r) {
 			visible = true
 		}
 	}
@@ -53,8 +53,35 @@ func NormalizeText(text string) (string, error) {
 	return text, nil
 }
 
+// blankRunes are characters that render as nothing (or as an empty cell)
+// and are not in the classes Blank checks by property: Hangul fillers
+// (letters, Lo, but drawn empty), the blank braille pattern (a symbol, So)
+// and the Khmer inherent vowels.
+var blankRunes = &unicode.RangeTable{
+	R16: []unicode.Range16{
+		{Lo: 0x115f, Hi: 0x1160, Stride: 1},
+		{Lo: 0x17b4, Hi: 0x17b5, Stride: 1},
+		{Lo: 0x2800, Hi: 0x2800, Stride: 1},
+		{Lo: 0x3164, Hi: 0x3164, Stride: 1},
+		{Lo: 0xffa0, Hi: 0xffa0, Stride: 1},
+	},
+}
+
+// Blank reports whether r renders as nothing on its own: white space (Zs,
+// Zl, Zp and the ASCII spaces), format characters (Cf: zero-width space and
+// joiners, direction marks, soft hyphen, tags), combining marks that need a
+// base (Mn, Me), variation selectors, Unicode's other default-ignorable code
+// points, the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), the blank
+// braille pattern U+2800 and the Khmer inherent vowels.
+func Blank(r rune) bool {
+	return unicode.IsSpace(r) ||
+		unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me, unicode.Zs, unicode.Zl, unicode.Zp,
+			unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point, blankRunes)
+}
+
 // NormalizeUser trims a user name and checks it: valid UTF-8, 1 to
-// MaxUserLen characters, no control or formatting characters and no comma.
+// MaxUserLen characters, no control or formatting characters, no comma, and
+// at least one character that is not Blank.
 //
 // Formatting characters (zero-width spaces, direction overrides) would let
 // "ana\u200b" pass for "ana". Commas are refused because the Lambda proxy
@@ -65,10 +92,16 @@ func NormalizeUser(user string) (string, error) {
 	if user == "" || !utf8.ValidString(user) || utf8.RuneCountInString(user) > MaxUserLen {
 		return "", fmt.Errorf("normalize user: %w", ErrInvalidUser)
 	}
+	visible := false
 	for _, r := range user {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r == ',' {
 			return "", fmt.Errorf("normalize user: character %U: %w", r, ErrInvalidUser)
 		}
+		visible = visible || !Blank(r)
+	}
+	if !visible {
+		// "\u3164" would show as a nameless author.
+		return "", fmt.Errorf("normalize user: nothing visible: %w", ErrInvalidUser)
 	}
 	return user, nil
 }

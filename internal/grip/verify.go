@@ -22,6 +22,13 @@ const FastlyPublicKey = "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUZrd0V3WUhLb1pJemo
 // VerifierConfig.Leeway is zero.
 const DefaultLeeway = 5 * time.Second
 
+// DefaultMaxLifetime is the longest validity a Grip-Sig may claim when
+// VerifierConfig.MaxLifetime is zero. Pushpin signs each request with exp =
+// now + 1 h (proxyutil.cpp) and no iat; Fanout, built on the same code,
+// signs the same way. A token valid for much longer was not minted for one
+// request: a leaked one would open holds for years.
+const DefaultMaxLifetime = 2 * time.Hour
+
 // Errors of signature verification. Verify wraps them, so test with errors.Is.
 var (
 	// ErrNoSignature means the request carries no Grip-Sig: it did not come
@@ -44,12 +51,21 @@ type VerifierConfig struct {
 	Issuer string
 	// Leeway is the clock skew tolerated on exp; zero means DefaultLeeway.
 	Leeway time.Duration
+	// MaxLifetime is the longest validity accepted: exp − now, and exp −
+	// iat when the token has an iat, must not exceed it (plus Leeway).
+	// Zero means DefaultMaxLifetime; negative turns the check off.
+	MaxLifetime time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Verifier checks Grip-Sig headers. It is safe for concurrent use.
 type Verifier struct {
-	key    any
-	parser *jwt.Parser
+	key         any
+	parser      *jwt.Parser
+	now         func() time.Time
+	maxLifetime time.Duration
+	leeway      time.Duration
 }
 
 // NewVerifier returns a Verifier for cfg. The key decides the only accepted
@@ -84,15 +100,24 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		key = cfg.Key
 		alg = jwt.SigningMethodHS256.Alg()
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	maxLifetime := cfg.MaxLifetime
+	if maxLifetime == 0 {
+		maxLifetime = DefaultMaxLifetime
+	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{alg}),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(now),
 	}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
-	return &Verifier{key: key, parser: jwt.NewParser(opts...)}, nil
+	return &Verifier{key: key, parser: jwt.NewParser(opts...), now: now, maxLifetime: maxLifetime, leeway: leeway}, nil
 }
 
 // ecAlgorithm returns the JWS algorithm that belongs to the key's curve.
@@ -118,9 +143,38 @@ func (v *Verifier) Verify(token string) error {
 	if token == "" {
 		return ErrNoSignature
 	}
-	_, err := v.parser.Parse(token, func(*jwt.Token) (any, error) { return v.key, nil })
+	tok, err := v.parser.Parse(token, func(*jwt.Token) (any, error) { return v.key, nil })
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidSignature, err)
+	}
+	if err := v.checkLifetime(tok.Claims); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSignature, err)
+	}
+	return nil
+}
+
+// checkLifetime refuses a token whose validity is longer than maxLifetime:
+// exp − now, and exp − iat when iat is present.
+func (v *Verifier) checkLifetime(claims jwt.Claims) error {
+	if v.maxLifetime < 0 {
+		return nil
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return errors.New("grip: token has no exp")
+	}
+	limit := v.maxLifetime + v.leeway
+	if left := exp.Sub(v.now()); left > limit {
+		return fmt.Errorf("grip: token valid for another %s, longer than %s", left.Round(time.Second), v.maxLifetime)
+	}
+	iat, err := claims.GetIssuedAt()
+	if err != nil {
+		return fmt.Errorf("grip: token iat: %w", err)
+	}
+	if iat != nil {
+		if life := exp.Sub(iat.Time); life > limit {
+			return fmt.Errorf("grip: token lifetime %s is longer than %s", life.Round(time.Second), v.maxLifetime)
+		}
 	}
 	return nil
 }

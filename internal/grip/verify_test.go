@@ -216,3 +216,52 @@ func TestParseKey(t *testing.T) {
 		})
 	}
 }
+
+func TestVerifyLifetime(t *testing.T) {
+	t.Parallel()
+	secret := []byte("pushpin-sig-key")
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	v, err := NewVerifier(VerifierConfig{Key: secret, Issuer: "pushpin", Now: clock})
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+	unlimited, err := NewVerifier(VerifierConfig{Key: secret, Issuer: "pushpin", Now: clock, MaxLifetime: -1})
+	if err != nil {
+		t.Fatalf("NewVerifier unlimited: %v", err)
+	}
+	claims := func(exp time.Duration, iat *time.Duration) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "pushpin", "exp": now.Add(exp).Unix()}
+		if iat != nil {
+			c["iat"] = now.Add(*iat).Unix()
+		}
+		return c
+	}
+	ago := func(d time.Duration) *time.Duration { d = -d; return &d }
+	tests := []struct {
+		name   string
+		v      *Verifier
+		claims jwt.MapClaims
+		ok     bool
+	}{
+		{"pushpin's one hour", v, claims(time.Hour, nil), true},
+		{"at the maximum", v, claims(DefaultMaxLifetime, nil), true},
+		{"just over the maximum plus leeway", v, claims(DefaultMaxLifetime+DefaultLeeway+time.Second, nil), false},
+		{"31 years ahead", v, claims(31*365*24*time.Hour, nil), false},
+		{"iat and exp one hour apart", v, claims(30*time.Minute, ago(30*time.Minute)), true},
+		{"iat long ago, exp soon", v, claims(time.Minute, ago(30*24*time.Hour)), false},
+		{"check off", unlimited, claims(31*365*24*time.Hour, nil), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.v.Verify(sign(t, jwt.SigningMethodHS256, secret, tt.claims))
+			if tt.ok && err != nil {
+				t.Fatalf("Verify: %v, want nil", err)
+			}
+			if !tt.ok && !errors.Is(err, ErrInvalidSignature) {
+				t.Fatalf("Verify: %v, want ErrInvalidSignature", err)
+			}
+		})
+	}
+}

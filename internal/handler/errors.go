@@ -52,10 +52,14 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnsupportedMediaType, "Content-Type must be application/json"
 	case errors.Is(err, errInvalidUTF8Body):
 		return http.StatusBadRequest, "request body is not valid UTF-8"
+	case errors.Is(err, errLoneSurrogate):
+		return http.StatusBadRequest, `request body escapes a lone UTF-16 surrogate (\ud800-\udfff without its pair)`
 	case errors.Is(err, errMalformedBody):
 		return http.StatusBadRequest, `body must be a JSON object {"text": "...", "clientId": "<uuid>"}`
 	case errors.Is(err, errBadMessageID):
 		return http.StatusBadRequest, "message id must be a positive integer"
+	case errors.Is(err, errBadResumePoint):
+		return http.StatusBadRequest, "Last-Event-ID, lastEventId and Grip-Last must be an event id: digits only, at most 19"
 	case errors.Is(err, errBadQuery):
 		return http.StatusBadRequest, "before, lastId and limit must be whole numbers"
 	case errors.Is(err, errRateLimited):

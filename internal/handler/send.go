@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
@@ -91,6 +90,9 @@ func readSendBody(w http.ResponseWriter, r *http.Request) (text, clientID string
 	if !utf8.Valid(b) {
 		return "", "", fmt.Errorf("read send body: %w", errInvalidUTF8Body)
 	}
+	if findLoneSurrogate(b) {
+		return "", "", fmt.Errorf("read send body: %w", errLoneSurrogate)
+	}
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return "", "", fmt.Errorf("decode send body: not an object: %w", errMalformedBody)
 	}
@@ -147,7 +149,7 @@ func (h *sendHandler) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := parseEventID(r.PathValue("id"))
 	if err != nil || id <= 0 {
 		writeError(w, r, h.log, errBadMessageID)
 		return

@@ -113,6 +113,30 @@ func TestSendAccepted(t *testing.T) {
 			wantUser: "alice",
 		},
 		{
+			name: "surrogate pair escape (emoji)",
+			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
+				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"hi \ud83d\ude00"}`)
+			},
+			wantText: "hi 😀",
+			wantUser: "alice",
+		},
+		{
+			name: "escaped backslash before u is text",
+			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
+				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"path \\ud800"}`)
+			},
+			wantText: `path \ud800`,
+			wantUser: "alice",
+		},
+		{
+			name: "Hangul syllable with a filler, braille dots",
+			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
+				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"\u3164\ud55c \u2801"}`)
+			},
+			wantText: "\u3164한 \u2801",
+			wantUser: "alice",
+		},
+		{
 			name: "any configured key",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				return withHeader(withBody(loadEvent(t, "send-post-message.json"), `{"text":"hi"}`), "x-api-key", "other-key")
@@ -169,6 +193,7 @@ func TestSendRejected(t *testing.T) {
 		{"user too long", header("x-user", strings.Repeat("u", 65)), 400, "x-user must be 1 to 64 characters of text"},
 		{"user with a comma (the adapter splits header values on commas)", header("x-user", "Smith, John"), 400, "x-user must be 1 to 64 characters of text"},
 		{"user with a zero-width space", header("x-user", "ana\u200b"), 400, "x-user must be 1 to 64 characters of text"},
+		{"user of Hangul fillers only", header("x-user", "\u3164\u3164"), 400, "x-user must be 1 to 64 characters of text"},
 		{"no content type", header("content-type", ""), 415, "Content-Type must be application/json"},
 		{"form content type (cross-site forms need no preflight)", header("content-type", "text/plain"), 415, "Content-Type must be application/json"},
 		{"null body", post(`null`), 400, `body must be a JSON object {"text": "...", "clientId": "<uuid>"}`},
@@ -191,6 +216,25 @@ func TestSendRejected(t *testing.T) {
 		{"blank text", post(`{"text":" \n\t "}`), 400, "message text is empty"},
 		{"control character", post(`{"text":"bell \u0007"}`), 400, "message text holds characters that are not allowed"},
 		{"clientId not a UUID", post(`{"text":"hi","clientId":"not-a-uuid"}`), 400, "clientId must be a UUID"},
+		// encoding/json turns an unpaired surrogate escape into U+FFFD: a
+		// character the author never typed.
+		{"lone high surrogate", post(`{"text":"a\ud800b"}`), 400, `request body escapes a lone UTF-16 surrogate (\ud800-\udfff without its pair)`},
+		{"lone low surrogate", post(`{"text":"\udc00"}`), 400, `request body escapes a lone UTF-16 surrogate (\ud800-\udfff without its pair)`},
+		{"high surrogate at the end", post(`{"text":"x\uD800"}`), 400, `request body escapes a lone UTF-16 surrogate (\ud800-\udfff without its pair)`},
+		{"surrogates in the wrong order", post(`{"text":"\ude00\ud83d"}`), 400, `request body escapes a lone UTF-16 surrogate (\ud800-\udfff without its pair)`},
+		{"high surrogate then a letter", post(`{"text":"\ud800\u0041"}`), 400, `request body escapes a lone UTF-16 surrogate (\ud800-\udfff without its pair)`},
+		{"lone surrogate in clientId", post(`{"text":"hi","clientId":"\udfff"}`), 400, `request body escapes a lone UTF-16 surrogate (\ud800-\udfff without its pair)`},
+		// Characters that render as nothing: fillers, blank braille,
+		// combining marks without a base, variation selectors, tags.
+		{"Hangul filler only", post(`{"text":"\u3164\u3164"}`), 400, "message text is empty"},
+		{"Hangul choseong and jungseong fillers", post(`{"text":"\u115f\u1160"}`), 400, "message text is empty"},
+		{"halfwidth Hangul filler", post(`{"text":"\uffa0"}`), 400, "message text is empty"},
+		{"blank braille pattern", post(`{"text":"\u2800 \u2800"}`), 400, "message text is empty"},
+		{"combining marks only", post(`{"text":"\u0301\u034f"}`), 400, "message text is empty"},
+		{"variation selector only", post(`{"text":"\ufe0f"}`), 400, "message text is empty"},
+		{"tag characters only", post(`{"text":"\udb40\udc41\udb40\udc7f"}`), 400, "message text is empty"},
+		{"Khmer inherent vowels", post(`{"text":"\u17b4\u17b5"}`), 400, "message text is empty"},
+		{"ideographic and other spaces", post(`{"text":"\u3000\u2003\u00a0\u2028"}`), 400, "message text is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,6 +307,12 @@ func TestDelete(t *testing.T) {
 		{"unknown room", "/room/nowhere/messages/1", nil, 404, "room not found"},
 		{"id not a number", "/room/devops-bcn/messages/abc", nil, 400, "message id must be a positive integer"},
 		{"id zero", "/room/devops-bcn/messages/0", nil, 400, "message id must be a positive integer"},
+		// Ids have one spelling: plain digits. strconv alone would take
+		// "+1" and "01" for message 1.
+		{"id with plus sign", "/room/devops-bcn/messages/+1", nil, 400, "message id must be a positive integer"},
+		{"id with leading zero", "/room/devops-bcn/messages/01", nil, 400, "message id must be a positive integer"},
+		{"id of 20 digits", "/room/devops-bcn/messages/00000000000000000001", nil, 400, "message id must be a positive integer"},
+		{"id beyond int64", "/room/devops-bcn/messages/9223372036854775808", nil, 400, "message id must be a positive integer"},
 		{"missing key", "/room/devops-bcn/messages/1", map[string]string{"x-api-key": ""}, 401, "API key is missing"},
 		{"wrong key", "/room/devops-bcn/messages/1", map[string]string{"x-api-key": "nope"}, 403, "Invalid API key"},
 		{"missing user", "/room/devops-bcn/messages/1", map[string]string{"x-user": ""}, 401, "x-user is missing: sign in first"},

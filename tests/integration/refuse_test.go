@@ -43,6 +43,12 @@ func TestStreamRefusesUnsignedAndForgedGripSig(t *testing.T) {
 		{"alg none", signGripSig(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid), http.StatusNotImplemented, "GRIP proxy signature is not valid"},
 		{"HS384 with the right key", signGripSig(t, jwt.SigningMethodHS384, []byte(sigKey), valid), http.StatusNotImplemented, "GRIP proxy signature is not valid"},
 		{"not a JWT", "e30.e30.x", http.StatusNotImplemented, "GRIP proxy signature is not valid"},
+		// The local stack checks Pushpin's issuer as production checks
+		// fastly:<service id>, and no token may claim a validity of years.
+		{"another issuer", signGripSig(t, jwt.SigningMethodHS256, []byte(sigKey), jwt.MapClaims{"iss": "someone-else", "exp": time.Now().Add(time.Hour).Unix()}), http.StatusNotImplemented, "GRIP proxy signature is not valid"},
+		{"no issuer", signGripSig(t, jwt.SigningMethodHS256, []byte(sigKey), jwt.MapClaims{"exp": time.Now().Add(time.Hour).Unix()}), http.StatusNotImplemented, "GRIP proxy signature is not valid"},
+		{"valid for 31 years", signGripSig(t, jwt.SigningMethodHS256, []byte(sigKey), jwt.MapClaims{"iss": "pushpin", "exp": time.Now().Add(31 * 365 * 24 * time.Hour).Unix()}), http.StatusNotImplemented, "GRIP proxy signature is not valid"},
+		{"issued a month ago", signGripSig(t, jwt.SigningMethodHS256, []byte(sigKey), jwt.MapClaims{"iss": "pushpin", "iat": time.Now().Add(-30 * 24 * time.Hour).Unix(), "exp": time.Now().Add(time.Hour).Unix()}), http.StatusNotImplemented, "GRIP proxy signature is not valid"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

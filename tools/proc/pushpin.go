@@ -18,6 +18,10 @@ import (
 	"time"
 )
 
+// DefaultSigIss is the issuer Pushpin puts in Grip-Sig unless PushpinConfig.SigIss says otherwise
+// (Pushpin's own default).
+const DefaultSigIss = "pushpin"
+
 // maxSocketPath is the longest path a unix socket may have on Linux (sun_path holds 108 bytes).
 const maxSocketPath = 107
 
@@ -32,6 +36,9 @@ type PushpinConfig struct {
 	Origin string
 	// SigKey is the HS256 key Pushpin signs the Grip-Sig header it sends to the origin with.
 	SigKey string
+	// SigIss is the iss claim of that Grip-Sig; "" means DefaultSigIss. The stream function checks it
+	// (GRIP_VERIFY_ISS) as production checks Fanout's fastly:<service id>.
+	SigIss string
 	// Dir is the run directory (config, routes, internal sockets). "" makes a temporary one that Stop
 	// removes. Its internal socket paths must fit a unix socket path, so keep it short.
 	Dir string
@@ -86,7 +93,7 @@ orig_headers_need_mark=
 accept_pushpin_route=false
 log_from=false
 log_user_agent=false
-sig_iss=pushpin
+sig_iss={{.SigIss}}
 sig_key={{.SigKey}}
 upstream_key=
 updates_check=off
@@ -129,6 +136,12 @@ func StartPushpin(ctx context.Context, cfg PushpinConfig) (*Pushpin, error) {
 	}
 	if cfg.SigKey == "" || strings.ContainsAny(cfg.SigKey, "\r\n") {
 		return nil, errors.New("proc: pushpin needs a one-line SigKey")
+	}
+	if cfg.SigIss == "" {
+		cfg.SigIss = DefaultSigIss
+	}
+	if strings.ContainsAny(cfg.SigIss, "\r\n") {
+		return nil, errors.New("proc: pushpin SigIss must be one line")
 	}
 	var err error
 	if cfg.HTTPPort, err = portOrFree(cfg.HTTPPort); err != nil {
@@ -178,6 +191,7 @@ func (p *Pushpin) writeConfig() error {
 		"PublishPort": p.cfg.PublishPort,
 		"RoutesFile":  routes,
 		"SigKey":      p.cfg.SigKey,
+		"SigIss":      p.cfg.SigIss,
 	})
 	if err != nil {
 		return fmt.Errorf("proc: render pushpin.conf: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/tools/apigw"
+	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
 // Environments returns each function's environment as the stack gives it,
@@ -32,8 +33,11 @@ func Environments(cfg Config, tmpl *apigw.Template, dynamoEndpoint, publishURL s
 		config.EnvDynamoEndpoint: dynamoEndpoint,
 		config.EnvGripURL:        publishURL,
 		config.EnvGripVerifyKey:  "base64:" + base64.StdEncoding.EncodeToString([]byte(cfg.SigKey)),
-		config.EnvAPIKeys:        cfg.APIKeys,
-		config.EnvAdminKey:       cfg.AdminKey,
+		// Pushpin signs with this issuer (proc.DefaultSigIss): the stream
+		// checks it locally as it checks fastly:<service id> in production.
+		config.EnvGripVerifyIss: proc.DefaultSigIss,
+		config.EnvAPIKeys:       cfg.APIKeys,
+		config.EnvAdminKey:      cfg.AdminKey,
 	}}
 	if cfg.EnvVarsFile != "" {
 		file, err := apigw.LoadEnvVars(cfg.EnvVarsFile)

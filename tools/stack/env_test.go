@@ -54,6 +54,7 @@ func TestEnvironments(t *testing.T) {
 				"GRIP_URL":          {"http://127.0.0.1:5561": {"SendFunction", "StreamFunction"}},
 				"DYNAMODB_ENDPOINT": {"http://127.0.0.1:8000": all},
 				"GRIP_VERIFY_KEY":   {"base64:" + base64.StdEncoding.EncodeToString([]byte("sig")): {"StreamFunction"}},
+				"GRIP_VERIFY_ISS":   {"pushpin": {"StreamFunction"}},
 				"API_KEYS":          {"k1,k2": {"SendFunction"}},
 				"ADMIN_KEY":         {"adm": {"SendFunction"}},
 			},
