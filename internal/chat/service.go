@@ -17,9 +17,31 @@ const (
 	DefaultPageSize = 20
 	// MaxPageSize is the largest page a client may ask for.
 	MaxPageSize = 100
-	// ResumeLimit is the most events one resume or next-link answer
-	// carries; the proxy follows the next link for the rest.
+	// ResumeLimit is the most events a listener's own request (a connect
+	// or a reconnect with Last-Event-ID) is answered with; the proxy
+	// follows the next link for the rest.
 	ResumeLimit = 200
+	// CatchUpLimit is the most events one next-link answer carries. Next
+	// links are fetched by the proxy, which streams their body through, so
+	// they page a long catch-up in a few large answers.
+	CatchUpLimit = 1000
+	// MaxCatchUp is how far behind the room a listener may be and still be
+	// sent every event it missed; further behind, it gets a stream-reset
+	// (reload history, then follow live). At CatchUpLimit events per
+	// answer and about a second between answers, this bounds a catch-up
+	// to a few seconds.
+	MaxCatchUp = 4000
+)
+
+// Answer sizes of Replay.FramesWithin.
+const (
+	// ResumeMaxBytes bounds the body of the answer to a listener's own
+	// request: Pushpin refuses a first GRIP answer larger than 100,000
+	// bytes.
+	ResumeMaxBytes = 64 << 10
+	// CatchUpMaxBytes bounds a next-link answer's body, well under
+	// Lambda's 6 MB response limit.
+	CatchUpMaxBytes = 1 << 20
 )
 
 // DefaultPublishTimeout bounds one publish to the GRIP proxy. A send waits
@@ -217,17 +239,27 @@ func (s *Service) History(ctx context.Context, room string, before int64, limit 
 // ones, and the id the proxy should expect the next publish to follow.
 type Replay struct {
 	// Events are the events to send, in order. When the resume point is
-	// older than the retained history it is one EventStreamReset.
+	// older than the retained history, or more than MaxCatchUp events
+	// behind, it is one EventStreamReset.
 	Events []Event
 	// LastID is the id of the last event sent, or the room's last event id
 	// when none is sent: the hold's prev-id.
 	LastID int64
+	// More is true when the room has events after LastID that the replay
+	// does not carry: the listener is catching up.
+	More bool
 }
 
 // Resume returns what a listener that saw every event up to after has
-// missed. after < 0 means the listener has no resume point: nothing is
-// replayed and LastID is the room's last event id.
+// missed, at most ResumeLimit events. after < 0 means the listener has no
+// resume point: nothing is replayed and LastID is the room's last event id.
 func (s *Service) Resume(ctx context.Context, room string, after int64) (Replay, error) {
+	return s.ResumeUpTo(ctx, room, after, ResumeLimit)
+}
+
+// ResumeUpTo is Resume with at most limit events (at least 1).
+func (s *Service) ResumeUpTo(ctx context.Context, room string, after int64, limit int) (Replay, error) {
+	limit = max(limit, 1)
 	r, err := s.rooms.Lookup(room)
 	if err != nil {
 		return Replay{}, fmt.Errorf("resume: %w", err)
@@ -239,21 +271,48 @@ func (s *Service) Resume(ctx context.Context, room string, after int64) (Replay,
 		}
 		return Replay{LastID: last}, nil
 	}
-	evs, last, err := s.store.EventsAfter(ctx, r.Slug, after, ResumeLimit)
+	evs, last, err := s.store.EventsAfter(ctx, r.Slug, after, limit)
 	if err != nil {
 		return Replay{}, fmt.Errorf("resume %s after %d: %w", r.Slug, after, err)
 	}
 	switch {
 	case after == last:
 		return Replay{LastID: last}, nil
-	case after > last, len(evs) == 0, evs[0].ID != after+1:
-		// The listener's point is ahead of the room (history was wiped) or
-		// the events after it are gone (expired or cleared): it must reload
-		// history, then follow from the room's last id.
+	case after > last, len(evs) == 0, evs[0].ID != after+1, last-after > MaxCatchUp:
+		// The listener's point is ahead of the room (history was wiped),
+		// the events after it are gone (expired or cleared), or it is so
+		// far behind that replaying everything would take longer than
+		// reloading: it must reload history, then follow from the room's
+		// last id.
 		reset := Event{ID: last, Room: r.Slug, Type: EventStreamReset, At: time.Now().UTC()}
 		return Replay{Events: []Event{reset}, LastID: last}, nil
 	}
-	return Replay{Events: evs, LastID: evs[len(evs)-1].ID}, nil
+	lastSent := evs[len(evs)-1].ID
+	return Replay{Events: evs, LastID: lastSent, More: lastSent < last}, nil
+}
+
+// FramesWithin encodes the longest prefix of the replay whose frames fit
+// in maxBytes (always at least one event) and returns it as a Replay of
+// its own: LastID is the last event it carries and More is set when
+// events were left out. Tombstones are skipped as in Frames but count as
+// carried.
+func (r Replay) FramesWithin(maxBytes int) ([]byte, Replay, error) {
+	var out []byte
+	for i, ev := range r.Events {
+		if ev.Type == EventMessage && ev.Message == nil {
+			continue
+		}
+		next, err := AppendFrame(out, ev)
+		if err != nil {
+			return nil, Replay{}, err
+		}
+		if len(next) > maxBytes && i > 0 {
+			cut := Replay{Events: r.Events[:i], LastID: r.Events[i-1].ID, More: true}
+			return out, cut, nil
+		}
+		out = next
+	}
+	return out, r, nil
 }
 
 // Frames encodes the replay as SSE frames. Tombstones of deleted messages

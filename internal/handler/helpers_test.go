@@ -40,6 +40,8 @@ type fixture struct {
 	history http.Handler
 	stream  http.Handler
 	logs    *bytes.Buffer
+	// verifier checks Grip-Sig as the stream handler's does.
+	verifier *grip.Verifier
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -58,6 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatalf("new verifier: %v", err)
 	}
+	f.verifier = v
 	f.send = NewSendHandler(f.svc, Auth{APIKeys: []string{"other-key", testAPIKey}, AdminKey: testAdminKey}, WithLogger(log))
 	f.history = NewHistoryHandler(f.svc, WithLogger(log))
 	f.stream = NewStreamHandler(f.svc, v, StreamOptions{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second}, WithLogger(log))

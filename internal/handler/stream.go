@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,11 +12,12 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/sse"
 )
 
 // Resumer is what the stream handler needs of the chat service.
 type Resumer interface {
-	Resume(ctx context.Context, room string, after int64) (chat.Replay, error)
+	ResumeUpTo(ctx context.Context, room string, after int64, limit int) (chat.Replay, error)
 }
 
 var _ Resumer = (*chat.Service)(nil)
@@ -35,7 +37,34 @@ type StreamOptions struct {
 	LinkTimeout time.Duration
 	// KeepAlive is the idle time after which Pushpin sends an SSE comment.
 	KeepAlive time.Duration
+	// CatchUpTimeout replaces LinkTimeout in an answer that leaves events
+	// out (the listener is catching up), so the proxy fetches the next
+	// page soon; zero means DefaultCatchUpTimeout.
+	CatchUpTimeout time.Duration
+	// Retry is the shortest reconnection delay the SSE retry field of a
+	// listener's first answer asks for; zero means DefaultRetry.
+	Retry time.Duration
+	// RetryJitter is the spread added to Retry, drawn per answer so that
+	// listeners dropped together do not come back together; zero means
+	// DefaultRetryJitter, negative none.
+	RetryJitter time.Duration
+	// Rand returns a number in [0, 1) for the jitter; nil means
+	// math/rand/v2's Float64.
+	Rand func() float64
 }
+
+// Defaults of StreamOptions.
+const (
+	// DefaultCatchUpTimeout is the next-link timeout while a listener is
+	// catching up: the proxy's shortest (it counts whole seconds).
+	DefaultCatchUpTimeout = time.Second
+	// DefaultRetry and DefaultRetryJitter make browsers reconnect 1–4 s
+	// after a dropped stream: a proxy restart that drops every listener
+	// then spreads their reconnects (each one a stream invocation) over
+	// three seconds instead of EventSource's fixed default.
+	DefaultRetry       = time.Second
+	DefaultRetryJitter = 3 * time.Second
+)
 
 type streamHandler struct {
 	svc    Resumer
@@ -52,6 +81,18 @@ type streamHandler struct {
 // that resumes from there.
 func NewStreamHandler(svc Resumer, v SignatureVerifier, so StreamOptions, opts ...Option) http.Handler {
 	o := newOptions(opts)
+	if so.CatchUpTimeout <= 0 {
+		so.CatchUpTimeout = DefaultCatchUpTimeout
+	}
+	if so.Retry <= 0 {
+		so.Retry = DefaultRetry
+	}
+	if so.RetryJitter == 0 {
+		so.RetryJitter = DefaultRetryJitter
+	}
+	if so.Rand == nil {
+		so.Rand = rand.Float64
+	}
 	h := &streamHandler{svc: svc, verify: v, opts: so, log: o.log}
 	return newMux(o.log, h.endpoints())
 }
@@ -85,22 +126,47 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	slug := r.PathValue("room")
 	channel := chat.ChannelFor(slug)
-	after := resumePoint(r, channel)
-	replay, err := h.svc.Resume(r.Context(), slug, after)
+	after, fromProxy, err := resumePoint(r, channel)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	body, err := replay.Frames()
+	// The proxy streams a next link's answer through; a listener's own
+	// request is buffered by Pushpin and must stay small.
+	limit, maxBytes := chat.ResumeLimit, chat.ResumeMaxBytes
+	if fromProxy {
+		limit, maxBytes = chat.CatchUpLimit, chat.CatchUpMaxBytes
+	}
+	replay, err := h.svc.ResumeUpTo(r.Context(), slug, after, limit)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	frames, replay, err := replay.FramesWithin(maxBytes)
 	if err != nil {
 		writeError(w, r, h.log, fmt.Errorf("encode replay of %s after %d: %w", slug, after, err))
 		return
+	}
+	var body []byte
+	if !fromProxy {
+		// Only the listener's own request: a next link's body is appended
+		// to a stream that already has one.
+		body = sse.AppendRetry(body, h.retry())
+	}
+	body = append(body, frames...)
+	linkTimeout := h.opts.LinkTimeout
+	if replay.More {
+		// Why: Pushpin fetches the next link only on a gap, on a new
+		// subscription or after the link's timeout; a listener with
+		// pages still to read would otherwise wait a whole LinkTimeout
+		// per page.
+		linkTimeout = h.opts.CatchUpTimeout
 	}
 	grip.Hold{
 		Channel:     channel,
 		PrevID:      strconv.FormatInt(replay.LastID, 10),
 		NextLink:    NextLink(slug, replay.LastID),
-		LinkTimeout: h.opts.LinkTimeout,
+		LinkTimeout: linkTimeout,
 		KeepAlive:   h.opts.KeepAlive,
 	}.Apply(w.Header())
 	// Explicit: with an empty body the Lambda proxy adapter would otherwise
@@ -110,38 +176,57 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(body)
 	}
 	h.log.DebugContext(r.Context(), "stream hold", slog.String("room", slug), slog.Int64("after", after),
-		slog.Int("events", len(replay.Events)), slog.Int64("prevId", replay.LastID))
+		slog.Bool("nextLink", fromProxy), slog.Int("events", len(replay.Events)), slog.Int64("prevId", replay.LastID),
+		slog.Bool("more", replay.More))
 }
 
-// resumePoint returns the id after which the client wants events, or -1 for
-// none. Grip-Last (Pushpin following the next link) wins over Last-Event-ID
-// (a reconnecting browser), which wins over ?lastEventId= (the next link
-// itself, or a client that cannot set headers). A malformed value is
-// treated as absent: ids this API hands out are non-negative integers, so a
-// malformed one did not come from it and there is nothing to resume.
-func resumePoint(r *http.Request, channel string) int64 {
+// retry returns the reconnection delay for one answer: Retry plus a random
+// share of RetryJitter.
+func (h *streamHandler) retry() time.Duration {
+	d := h.opts.Retry
+	if h.opts.RetryJitter > 0 {
+		d += time.Duration(h.opts.Rand() * float64(h.opts.RetryJitter))
+	}
+	return d
+}
+
+// resumePoint returns the id after which the client wants events (-1 for
+// none) and whether it came from the proxy's Grip-Last. Grip-Last
+// (Pushpin following the next link) wins over Last-Event-ID (a
+// reconnecting browser), which wins over ?lastEventId= (the next link
+// itself, or a client that cannot set headers). An empty value is absent.
+//
+// A present value that is not an event id as this API writes it (plain
+// digits, at most 19: "abc", "-1", "+1", 20 digits) is an error, answered
+// 400: it did not come from this API, and guessing (from 0, or from now)
+// would silently replay everything or skip what the client missed.
+func resumePoint(r *http.Request, channel string) (int64, bool, error) {
 	if v, ok := grip.ParseLast(r.Header.Values("Grip-Last"), channel); ok {
-		if n, ok := parseID(v); ok {
-			return n
+		n, err := parseEventID(strings.TrimSpace(v))
+		if err != nil {
+			return 0, true, fmt.Errorf("Grip-Last: %w: %w", errBadResumePoint, err)
 		}
+		return n, true, nil
 	}
 	// Through the Lambda adapter a header value with commas arrives split;
-	// several values then mean a malformed id, which parseID refuses.
+	// several values then mean a malformed id, which parseEventID refuses.
 	if vs := r.Header.Values("Last-Event-Id"); len(vs) > 0 {
-		if n, ok := parseID(strings.Join(vs, ",")); ok {
-			return n
+		if v := strings.TrimSpace(strings.Join(vs, ",")); v != "" {
+			n, err := parseEventID(v)
+			if err != nil {
+				return 0, false, fmt.Errorf("Last-Event-ID: %w: %w", errBadResumePoint, err)
+			}
+			return n, false, nil
 		}
 	}
-	if n, ok := parseID(r.URL.Query().Get("lastEventId")); ok {
-		return n
+	if vs, ok := r.URL.Query()["lastEventId"]; ok {
+		if v := strings.TrimSpace(strings.Join(vs, ",")); v != "" {
+			n, err := parseEventID(v)
+			if err != nil {
+				return 0, false, fmt.Errorf("lastEventId: %w: %w", errBadResumePoint, err)
+			}
+			return n, false, nil
+		}
 	}
-	return -1
-}
-
-func parseID(s string) (int64, bool) {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return n, true
+	return -1, false, nil
 }

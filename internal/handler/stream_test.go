@@ -2,6 +2,7 @@ package handler
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
 )
 
 // frameIDs returns the id lines of an SSE body, in order, and the event
@@ -46,10 +49,8 @@ func TestStreamHold(t *testing.T) {
 		{name: "Grip-Last wins", headers: map[string]string{"grip-last": "room-devops-bcn; last-id=2", "last-event-id": "0"}, query: "lastEventId=0", wantIDs: "3", wantTypes: "message", wantPrev: 3},
 		{name: "Grip-Last of several channels, split on commas", headers: map[string]string{"grip-last": "room-other; last-id=0, room-devops-bcn; last-id=1"}, wantIDs: "2,3", wantTypes: "message,message", wantPrev: 3},
 		{name: "Grip-Last of another channel is ignored", headers: map[string]string{"grip-last": "room-other; last-id=0"}, query: "lastEventId=2", wantIDs: "3", wantTypes: "message", wantPrev: 3},
-		{name: "malformed Last-Event-ID is absent", headers: map[string]string{"last-event-id": "abc"}, wantPrev: 3},
-		{name: "negative Last-Event-ID is absent", headers: map[string]string{"last-event-id": "-1"}, wantPrev: 3},
-		{name: "Last-Event-ID split by the adapter is absent", headers: map[string]string{"last-event-id": "1,2"}, wantPrev: 3},
-		{name: "malformed Last-Event-ID falls back to the query", headers: map[string]string{"last-event-id": "x"}, query: "lastEventId=2", wantIDs: "3", wantTypes: "message", wantPrev: 3},
+		{name: "empty Last-Event-ID is absent", headers: map[string]string{"last-event-id": " "}, query: "lastEventId=2", wantIDs: "3", wantTypes: "message", wantPrev: 3},
+		{name: "empty lastEventId is absent", query: "lastEventId=", wantPrev: 3},
 		{name: "resume point expired", headers: map[string]string{"last-event-id": "1"}, expire: 2, wantIDs: "3", wantTypes: "stream-reset", wantPrev: 3},
 		{name: "resume point ahead of the room", headers: map[string]string{"last-event-id": "9"}, wantIDs: "3", wantTypes: "stream-reset", wantPrev: 3},
 	}
@@ -202,16 +203,167 @@ func TestStreamRefused(t *testing.T) {
 }
 
 // TestStreamEmptyHoldThroughAdapter guards the adapter's quirk: an empty
-// body without an explicit status fails the whole invocation.
+// body without an explicit status fails the whole invocation. A next link
+// with nothing new is the empty answer (a listener's own request carries
+// the retry field).
 func TestStreamEmptyHoldThroughAdapter(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	var ev events.APIGatewayV2HTTPRequest = withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t))
+	var ev events.APIGatewayV2HTTPRequest = withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)),
+		"grip-last", "room-devops-bcn; last-id=0")
 	resp := invoke(t, f.stream, ev)
 	if resp.StatusCode != http.StatusOK || resp.Body != "" {
 		t.Fatalf("status %d body %q, want 200 and an empty body", resp.StatusCode, resp.Body)
 	}
 	if got := resp.Headers["Grip-Channel"]; got != "room-devops-bcn; prev-id=0" {
 		t.Errorf("Grip-Channel = %q, want prev-id=0 for an empty room", got)
+	}
+}
+
+// TestStreamBadResumePoint: a resume point that is not an event id as this
+// API writes it is refused with 400, never taken for "from 0" or "from now".
+func TestStreamBadResumePoint(t *testing.T) {
+	t.Parallel()
+	const msg = "Last-Event-ID, lastEventId and Grip-Last must be an event id: digits only, at most 19"
+	bad := []string{"abc", "-1", "+1", "01", "1e3", "0x10", "1.0", "1,2", "18446744073709551616", "12345678901234567890", "9223372036854775808"}
+	for _, v := range bad {
+		for _, where := range []string{"Last-Event-ID", "lastEventId", "Grip-Last"} {
+			if where == "Grip-Last" && v == "1,2" {
+				continue // Grip-Last values are comma-separated channels
+			}
+			t.Run(where+" "+v, func(t *testing.T) {
+				t.Parallel()
+				f := newFixture(t)
+				f.seed(t, testRoom, "alice", "one")
+				ev := withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t))
+				switch where {
+				case "Last-Event-ID":
+					ev = withHeader(ev, "last-event-id", v)
+				case "lastEventId":
+					ev = withQuery(ev, "lastEventId="+url.QueryEscape(v))
+				case "Grip-Last":
+					ev = withHeader(ev, "grip-last", "room-devops-bcn; last-id="+v)
+				}
+				resp := invoke(t, f.stream, ev)
+				if resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("status = %d, want 400; body %s", resp.StatusCode, resp.Body)
+				}
+				if got := errorOf(t, resp); got != msg {
+					t.Errorf("error = %q, want %q", got, msg)
+				}
+				if v, ok := resp.Headers["Grip-Hold"]; ok {
+					t.Errorf("refused resume point got Grip-Hold %q", v)
+				}
+			})
+		}
+	}
+}
+
+// TestStreamRetryField: a listener's own request starts with an SSE retry
+// field, jittered per answer; a next link's answer (appended to a stream
+// already under way) has none.
+func TestStreamRetryField(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.seed(t, testRoom, "alice", "one")
+	draws := []float64{0, 0.5, 0.999}
+	i := 0
+	h := NewStreamHandler(f.svc, f.verifier, StreamOptions{LinkTimeout: 120 * time.Second,
+		Rand: func() float64 { d := draws[i%len(draws)]; i++; return d }})
+	ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", "0")
+	for _, want := range []string{"retry: 1000\n\n", "retry: 2500\n\n", "retry: 3997\n\n"} {
+		resp := invoke(t, h, ev)
+		if !strings.HasPrefix(resp.Body, want) {
+			t.Errorf("body %q, want it to start with %q", resp.Body, want)
+		}
+		if ids, _ := frameIDs(resp.Body); strings.Join(ids, ",") != "1" {
+			t.Errorf("frame ids %v, want 1", ids)
+		}
+	}
+	next := invoke(t, h, withHeader(ev, "grip-last", "room-devops-bcn; last-id=0"))
+	if strings.Contains(next.Body, "retry:") {
+		t.Errorf("next-link answer carries a retry field: %q", next.Body)
+	}
+}
+
+// TestStreamCatchUp: a listener far behind is paged in large next-link
+// answers whose link timeout is the short catch-up one while events remain,
+// and the usual one once it is current; too far behind, it is reset.
+func TestStreamCatchUp(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	texts := make([]string, chat.ResumeLimit+chat.CatchUpLimit+10)
+	for i := range texts {
+		texts[i] = "m" + strconv.Itoa(i+1)
+	}
+	f.seed(t, testRoom, "alice", texts...)
+	total := int64(len(texts))
+	sig := validSig(t)
+	get := func(t *testing.T, hdr, val string) (ids []string, resp events.APIGatewayV2HTTPResponse) {
+		t.Helper()
+		ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", sig), hdr, val)
+		resp = invoke(t, f.stream, ev)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d body %s", resp.StatusCode, resp.Body)
+		}
+		ids, _ = frameIDs(resp.Body)
+		return ids, resp
+	}
+	check := func(t *testing.T, resp events.APIGatewayV2HTTPResponse, prev int64, timeout int) {
+		t.Helper()
+		p := strconv.FormatInt(prev, 10)
+		want := "</room/devops-bcn/events?lastEventId=" + p + ">; rel=next; timeout=" + strconv.Itoa(timeout)
+		if got := resp.Headers["Grip-Link"]; got != want {
+			t.Errorf("Grip-Link = %q, want %q", got, want)
+		}
+		if got := resp.Headers["Grip-Channel"]; got != "room-devops-bcn; prev-id="+p {
+			t.Errorf("Grip-Channel = %q, want prev-id=%s", got, p)
+		}
+	}
+
+	// The reconnect itself: at most ResumeLimit events, within Pushpin's
+	// first-answer size, then a one-second link.
+	ids, resp := get(t, "last-event-id", "0")
+	if len(ids) != chat.ResumeLimit || len(resp.Body) > chat.ResumeMaxBytes {
+		t.Fatalf("first answer: %d events, %d bytes; want %d events within %d bytes", len(ids), len(resp.Body), chat.ResumeLimit, chat.ResumeMaxBytes)
+	}
+	check(t, resp, chat.ResumeLimit, 1)
+	// The proxy's next link: CatchUpLimit events, still more to come.
+	ids, resp = get(t, "grip-last", "room-devops-bcn; last-id="+strconv.Itoa(chat.ResumeLimit))
+	if len(ids) != chat.CatchUpLimit || ids[0] != strconv.Itoa(chat.ResumeLimit+1) {
+		t.Fatalf("second answer: %d events from %v, want %d from %d", len(ids), ids[:1], chat.CatchUpLimit, chat.ResumeLimit+1)
+	}
+	check(t, resp, chat.ResumeLimit+chat.CatchUpLimit, 1)
+	// The last page: current, the usual link timeout.
+	ids, resp = get(t, "grip-last", "room-devops-bcn; last-id="+strconv.Itoa(chat.ResumeLimit+chat.CatchUpLimit))
+	if len(ids) != 10 || ids[9] != strconv.FormatInt(total, 10) {
+		t.Fatalf("last answer ids %v, want the last 10", ids)
+	}
+	check(t, resp, total, 120)
+}
+
+func TestStreamTooFarBehindIsReset(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	texts := make([]string, chat.MaxCatchUp+2)
+	for i := range texts {
+		texts[i] = "m"
+	}
+	f.seed(t, testRoom, "alice", texts...)
+	last := strconv.Itoa(len(texts))
+	for _, after := range []string{"1", "2"} {
+		ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", after)
+		resp := invoke(t, f.stream, ev)
+		ids, types := frameIDs(resp.Body)
+		if after == "1" {
+			if strings.Join(types, ",") != "stream-reset" || strings.Join(ids, ",") != last {
+				t.Errorf("after %s: frames %v %v, want one stream-reset with id %s", after, ids, types, last)
+			}
+			continue
+		}
+		// Exactly MaxCatchUp behind: still replayed.
+		if len(types) == 0 || types[0] != "message" {
+			t.Errorf("after %s: types %v, want messages", after, types[:min(3, len(types))])
+		}
 	}
 }

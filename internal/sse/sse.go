@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrFieldInjection is returned when an id or event name holds CR or LF,
@@ -67,3 +69,13 @@ func (e Event) Append(dst []byte) ([]byte, error) {
 
 // Encode returns the encoded frame.
 func (e Event) Encode() ([]byte, error) { return e.Append(nil) }
+
+// AppendRetry appends a "retry:" field, the reconnection delay in whole
+// milliseconds (negative is written as 0), and the blank line that ends
+// its block, to dst. A block with no data dispatches no event: browsers
+// only store the delay.
+func AppendRetry(dst []byte, d time.Duration) []byte {
+	dst = append(dst, "retry: "...)
+	dst = strconv.AppendInt(dst, max(d.Milliseconds(), 0), 10)
+	return append(dst, '\n', '\n')
+}
