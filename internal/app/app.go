@@ -119,9 +119,33 @@ func NewStream(ctx context.Context, getenv func(string) string, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %w", err)
 	}
-	return handler.NewStreamHandler(svc, verifier,
-		handler.StreamOptions{LinkTimeout: cfg.LinkTimeout, KeepAlive: cfg.KeepAlive},
-		handler.WithLogger(log)), nil
+	so := handler.StreamOptions{LinkTimeout: cfg.LinkTimeout, KeepAlive: cfg.KeepAlive}
+	// With somewhere to publish, streams that ask for live events keep
+	// presence; without, every stream is the reliable hold alone.
+	if cfg.Publish.ControlURI != "" {
+		if so.Presence, err = newLive(ctx, cfg, log); err != nil {
+			return nil, fmt.Errorf("stream function: %w", err)
+		}
+	}
+	return handler.NewStreamHandler(svc, verifier, so, handler.WithLogger(log)), nil
+}
+
+// newLive builds the presence side of the stream function: presence items
+// in the chat table, live events published to the GRIP proxy.
+func newLive(ctx context.Context, cfg config.Config, log *slog.Logger) (*chat.Live, error) {
+	client, err := NewDynamoClient(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	presence, err := dynamo.NewPresence(client, cfg.TableName)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := grip.NewPublisher(cfg.Publish, grip.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	return chat.NewLive(pub, cfg.Rooms, chat.WithPresence(presence, cfg.PresenceTTL), chat.WithLiveLogger(log))
 }
 
 func load(getenv func(string) string, require func(config.Config) error) (config.Config, error) {

@@ -194,8 +194,9 @@ func TestTemplateFunctions(t *testing.T) {
 		"SendFunction": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
 			"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"},
 		"HistoryFunction": readOnly,
-		"StreamFunction":  readOnly,
-		"WebFunction":     nil,
+		// Presence: one UpdateItem per stream invocation (dynamo.Presence).
+		"StreamFunction": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+		"WebFunction":    nil,
 	}
 	for id, want := range wantActions {
 		fn := dig(raw, "Resources", id)

@@ -35,6 +35,7 @@ const (
 	EnvRetentionDays   = "RETENTION_DAYS"
 	EnvLinkTimeout     = "LINK_TIMEOUT"
 	EnvKeepAlive       = "KEEP_ALIVE"
+	EnvPresenceTTL     = "PRESENCE_TTL"
 	EnvLogLevel        = "LOG_LEVEL"
 	EnvRateLimits      = "RATE_LIMITS"
 )
@@ -45,6 +46,9 @@ const (
 	DefaultLinkTimeout = 120 * time.Second
 	// DefaultKeepAlive is KEEP_ALIVE when unset: the GRIP hold's default.
 	DefaultKeepAlive = grip.DefaultKeepAlive
+	// DefaultPresenceSlack is how much longer than LINK_TIMEOUT a visitor
+	// stays present when PRESENCE_TTL is unset: room for a late next link.
+	DefaultPresenceSlack = 30 * time.Second
 )
 
 // ErrMissing is wrapped by every error about a required variable that is not
@@ -99,6 +103,11 @@ type Config struct {
 	// KeepAlive is KEEP_ALIVE: the idle time after which Pushpin sends a
 	// keep-alive comment on a held stream (default 20s).
 	KeepAlive time.Duration
+	// PresenceTTL is PRESENCE_TTL: how long a visitor stays present after
+	// the last invocation of its stream (the hold or a next link); default
+	// LinkTimeout + DefaultPresenceSlack, and always more than LinkTimeout,
+	// the cadence of those invocations.
+	PresenceTTL time.Duration
 	// LogLevel is LOG_LEVEL (debug, info, warn, error; default info).
 	LogLevel slog.Level
 	// RateLimits are the per-user limits of the writes: RATE_LIMITS
@@ -204,6 +213,17 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("config: %s: %w", EnvKeepAlive, err))
 		}
 		c.KeepAlive = d
+	}
+	c.PresenceTTL = c.LinkTimeout + DefaultPresenceSlack
+	if v := get(EnvPresenceTTL); v != "" {
+		d, err := parseSeconds(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("config: %s: %w", EnvPresenceTTL, err))
+		case d <= c.LinkTimeout:
+			errs = append(errs, fmt.Errorf("config: %s: %s must be longer than %s (%s): each stream refreshes its presence once per link timeout", EnvPresenceTTL, d, EnvLinkTimeout, c.LinkTimeout))
+		}
+		c.PresenceTTL = d
 	}
 	if v := get(EnvLogLevel); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

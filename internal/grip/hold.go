@@ -22,6 +22,11 @@ type Hold struct {
 	// Channel is the GRIP channel to subscribe to, e.g. "room-lobby". It must
 	// not contain ',', ';' or spaces.
 	Channel string
+	// Also are more channels the stream subscribes to, without prev-id:
+	// publishes on them reach the stream whatever its place in Channel's id
+	// chain (GRIP lets a hold list several channels; Fanout subscribes a
+	// connection to "one or more channels" too). Same rules as Channel.
+	Also []string
 	// PrevID is the id of the last event written into this response (or
 	// already delivered before it); empty turns reliability off. Pushpin
 	// delivers a publish only if its prev-id equals this value, else it
@@ -52,9 +57,11 @@ func (h Hold) Apply(hdr http.Header) {
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("Grip-Hold", "stream")
-	hdr.Set("Grip-Channel", gripcontrol.CreateGripChannelHeader([]*gripcontrol.Channel{
-		{Name: h.Channel, PrevId: h.PrevID},
-	}))
+	channels := []*gripcontrol.Channel{{Name: h.Channel, PrevId: h.PrevID}}
+	for _, c := range h.Also {
+		channels = append(channels, &gripcontrol.Channel{Name: c})
+	}
+	hdr.Set("Grip-Channel", gripcontrol.CreateGripChannelHeader(channels))
 	if h.NextLink != "" {
 		link := "<" + h.NextLink + ">; rel=next"
 		if h.LinkTimeout > 0 {

@@ -43,6 +43,13 @@ func TestHoldApply(t *testing.T) {
 			},
 		},
 		{
+			name: "more channels without prev-id",
+			hold: Hold{Channel: "room-a", PrevID: "4", Also: []string{"room-a-live", "room-a-clock"}, NextLink: "/n"},
+			want: map[string]string{
+				"Grip-Channel": "room-a; prev-id=4, room-a-live, room-a-clock",
+			},
+		},
+		{
 			name: "plain subscription",
 			hold: Hold{Channel: "news", KeepAlive: -1},
 			want: map[string]string{

@@ -51,6 +51,11 @@ type StreamOptions struct {
 	// Rand returns a number in [0, 1) for the jitter; nil means
 	// math/rand/v2's Float64.
 	Rand func() float64
+	// Presence, when set, serves live streams (?live=1): they also
+	// subscribe to the room's live channel (presence, typing) and each of
+	// their invocations refreshes the visitor's presence. Its ttl must
+	// exceed LinkTimeout, the cadence of the refreshes.
+	Presence Presencer
 }
 
 // Defaults of StreamOptions.
@@ -137,7 +142,24 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 	if fromProxy {
 		limit, maxBytes = chat.CatchUpLimit, chat.CatchUpMaxBytes
 	}
+	// A live stream refreshes presence while the replay is read.
+	live := h.liveRequest(r)
+	var (
+		who      chat.Visitor
+		presence []byte
+		done     = make(chan struct{})
+	)
+	if live {
+		who = visitor(r, fromProxy)
+		go func() {
+			defer close(done)
+			presence = h.presence(r.Context(), slug, who, !fromProxy)
+		}()
+	} else {
+		close(done)
+	}
 	replay, err := h.svc.ResumeUpTo(r.Context(), slug, after, limit)
+	<-done
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -153,6 +175,8 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 		// to a stream that already has one.
 		body = sse.AppendRetry(body, h.retry())
 	}
+	// Who is here comes first, once, on a live listener's own request.
+	body = append(body, presence...)
 	body = append(body, frames...)
 	linkTimeout := h.opts.LinkTimeout
 	if replay.More {
@@ -162,13 +186,18 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 		// per page.
 		linkTimeout = h.opts.CatchUpTimeout
 	}
-	grip.Hold{
+	hold := grip.Hold{
 		Channel:     channel,
 		PrevID:      strconv.FormatInt(replay.LastID, 10),
 		NextLink:    NextLink(slug, replay.LastID),
 		LinkTimeout: linkTimeout,
 		KeepAlive:   h.opts.KeepAlive,
-	}.Apply(w.Header())
+	}
+	if live {
+		hold.Also = []string{chat.LiveChannelFor(slug), chat.ClockChannelFor(slug)}
+		hold.NextLink = liveLink(hold.NextLink, who)
+	}
+	hold.Apply(w.Header())
 	// Explicit: with an empty body the Lambda proxy adapter would otherwise
 	// have no status and fail the response.
 	w.WriteHeader(http.StatusOK)
