@@ -3,6 +3,7 @@ package grip
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -55,6 +56,10 @@ type origin struct {
 	verifier *Verifier
 	// bareNextLink makes next-link answers carry no GRIP headers.
 	bareNextLink bool
+	// also are channels the hold subscribes to besides ch, without prev-id.
+	also []string
+	// linkTimeout is the next link's timeout (default 120 s).
+	linkTimeout time.Duration
 
 	mu       sync.Mutex
 	events   map[string][]string // channel → frames; frame i has id i+1
@@ -117,8 +122,9 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Hold{
 			Channel:     channel,
 			PrevID:      strconv.Itoa(prev),
+			Also:        o.also,
 			NextLink:    "/events?ch=" + channel,
-			LinkTimeout: 120 * time.Second,
+			LinkTimeout: cmp.Or(o.linkTimeout, 120*time.Second),
 		}.Apply(w.Header())
 	}
 	w.WriteHeader(http.StatusOK)
