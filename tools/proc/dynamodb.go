@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // DynamoConfig configures one DynamoDB Local instance.
@@ -25,12 +26,20 @@ type DynamoConfig struct {
 	// Root is the checkout whose .cache holds DynamoDB Local; "" is RepoRoot's (the working
 	// directory's).
 	Root string
+	// OnExit, when not nil, is called from another goroutine as soon as DynamoDB Local exits without
+	// Stop or Restart having asked it to; the error describes the exit and the last output.
+	OnExit func(error)
 }
 
 // DynamoDB is a running DynamoDB Local. It runs with -sharedDb, so every client sees the same tables
 // whatever its credentials and region, and with telemetry off. Table names need 3 or more characters.
+// It gets SIGKILL when the process that started it dies. Its methods are safe for concurrent use.
 type DynamoDB struct {
 	cfg  DynamoConfig
+	java string
+	args []string
+	dir  string     // working directory
+	mu   sync.Mutex // guards proc; held through Restart and Stop
 	proc *process
 }
 
@@ -70,18 +79,27 @@ func StartDynamoDB(ctx context.Context, cfg DynamoConfig) (*DynamoDB, error) {
 		cfg.DataDir, workDir = abs, abs
 		args = append(args, "-dbPath", abs)
 	}
-	cmd := exec.Command(java, args...)
-	cmd.Dir = workDir
-	proc, err := startProcess("dynamodb-local", cmd, cfg.Log)
-	if err != nil {
-		return nil, err
-	}
-	d := &DynamoDB{cfg: cfg, proc: proc}
-	if err := proc.waitReady(ctx, "http", d.answers); err != nil {
-		_ = proc.stop()
+	d := &DynamoDB{cfg: cfg, java: java, args: args, dir: workDir}
+	if err := d.start(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// start runs java and waits until DynamoDB Local answers.
+func (d *DynamoDB) start(ctx context.Context) error {
+	cmd := exec.Command(d.java, d.args...)
+	cmd.Dir = d.dir
+	proc, err := startProcess("dynamodb-local", cmd, d.cfg.Log, d.cfg.OnExit)
+	if err != nil {
+		return err
+	}
+	d.proc = proc
+	if err := proc.waitReady(ctx, "http", d.answers); err != nil {
+		_ = proc.stop()
+		return err
+	}
+	return nil
 }
 
 // answers succeeds once DynamoDB Local answers HTTP: a POST without an operation gets a 4xx.
@@ -111,7 +129,33 @@ func (d *DynamoDB) Endpoint() string {
 func (d *DynamoDB) Config() DynamoConfig { return d.cfg }
 
 // Pid returns the process id of the java process.
-func (d *DynamoDB) Pid() int { return d.proc.pid() }
+func (d *DynamoDB) Pid() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.proc.pid()
+}
+
+// Processes returns the java process as it runs now (none once it exited).
+func (d *DynamoDB) Processes() []ProcessID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.proc.tree()
+}
+
+// Restart stops DynamoDB Local (if it still runs) and starts it again on the same port and data
+// directory. In-memory data is lost; data in DataDir is kept.
+func (d *DynamoDB) Restart(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.proc.stop(); err != nil {
+		return err
+	}
+	return d.start(ctx)
+}
 
 // Stop stops DynamoDB Local. In-memory data is lost; DataDir is kept.
-func (d *DynamoDB) Stop() error { return d.proc.stop() }
+func (d *DynamoDB) Stop() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.proc.stop()
+}

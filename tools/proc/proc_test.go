@@ -170,7 +170,7 @@ func TestProcessStopKillsHelpers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	script := `trap '' TERM; setsid sleep 300 & echo started; wait`
-	p, err := startProcess("sh", exec.Command("sh", "-c", script), nil)
+	p, err := startProcess("sh", exec.Command("sh", "-c", script), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +189,8 @@ func TestProcessStopKillsHelpers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range kids {
-		if k.alive() {
-			t.Errorf("helper pid %d still alive after stop", k.pid)
+		if k.Alive() {
+			t.Errorf("helper pid %d still alive after stop", k.Pid)
 		}
 	}
 	if p.exitedErr() == nil {

@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -35,30 +37,53 @@ type process struct {
 	grace   time.Duration // time between SIGTERM and SIGKILL in stop
 	done    chan struct{} // closed once cmd.Wait has returned
 	waitErr error         // cmd.Wait's result, read only after done is closed
+	// stopping is set by stop before it signals: an exit after it is asked for, not a crash.
+	stopping atomic.Bool
 }
 
-// startProcess starts cmd. Its stdout and stderr go to log (nil discards) and to the tail.
-func startProcess(name string, cmd *exec.Cmd, log io.Writer) (*process, error) {
+// startProcess starts cmd. Its stdout and stderr go to log (nil discards) and to the tail. onExit, when
+// not nil, is called (from another goroutine) once the process has exited unless stop was called
+// first: a crash or a kill from outside. Its argument describes the exit and the last output.
+//
+// The process gets SIGKILL when this one dies, however it dies (PR_SET_PDEATHSIG). Linux sends that
+// signal when the thread that forked the child exits, not the process, and the Go runtime may end an
+// idle thread; so the child is started from a goroutine locked to its OS thread, and that goroutine
+// stays on it (waiting for the child) for as long as the child lives.
+func startProcess(name string, cmd *exec.Cmd, log io.Writer, onExit func(error)) (*process, error) {
 	tail := &tailBuffer{max: tailSize}
 	var out io.Writer = tail
 	if log != nil {
 		out = io.MultiWriter(log, tail)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Helpers that inherit the output pipe may outlive the main process for a moment; don't let Wait
 	// block on them.
 	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("proc: start %s: %w", name, err)
-	}
 	p := &process{name: name, cmd: cmd, tail: tail, grace: stopGrace, done: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		// Never unlocked: the thread ends with this goroutine, after the child.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		p.waitErr = cmd.Wait()
 		close(p.done)
+		if onExit != nil && !p.stopping.Load() {
+			onExit(p.exitedErr())
+		}
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("proc: start %s: %w", name, err)
+	}
 	return p, nil
 }
+
+// exited is closed once the process has exited.
+func (p *process) exited() <-chan struct{} { return p.done }
 
 // pid returns the process id.
 func (p *process) pid() int { return p.cmd.Process.Pid }
@@ -76,6 +101,7 @@ func (p *process) exitedErr() error {
 // stop sends SIGTERM to the process, then SIGKILL after its grace time, waits for it, and kills by pid any
 // helper process it started that outlived it. Stopping an exited process is a no-op.
 func (p *process) stop() error {
+	p.stopping.Store(true)
 	select {
 	case <-p.done:
 		return nil
@@ -106,18 +132,18 @@ func (p *process) stop() error {
 }
 
 // killAll sends SIGKILL to each process in ids that is still alive.
-func killAll(ids []procID) {
+func killAll(ids []ProcessID) {
 	for _, id := range ids {
-		if id.alive() {
-			_ = syscall.Kill(id.pid, syscall.SIGKILL)
+		if id.Alive() {
+			_ = syscall.Kill(id.Pid, syscall.SIGKILL)
 		}
 	}
 }
 
 // anyAlive reports whether a process in ids is still alive.
-func anyAlive(ids []procID) bool {
+func anyAlive(ids []ProcessID) bool {
 	for _, id := range ids {
-		if id.alive() {
+		if id.Alive() {
 			return true
 		}
 	}
@@ -183,25 +209,78 @@ func portOrFree(port int) (int, error) {
 	return port, nil
 }
 
-// procID names a process by pid and start time, so a pid reused after it exited is not mistaken for it.
-type procID struct {
-	pid   int
-	start string
+// ProcessID names a process by pid and start time, so a pid reused after it exited is not mistaken
+// for it.
+type ProcessID struct {
+	// Pid is the process id.
+	Pid int
+	// Start is the start time, in clock ticks after boot, from /proc/<pid>/stat.
+	Start string
+	// Name is the command name (/proc/<pid>/comm), for messages.
+	Name string
 }
 
-// alive reports whether the process still runs (and is the same process).
-func (id procID) alive() bool {
-	_, start, ok := readStat(id.pid)
-	return ok && start == id.start
+// Alive reports whether the process still runs (and is the same process).
+func (id ProcessID) Alive() bool {
+	_, start, ok := readStat(id.Pid)
+	return ok && start == id.Start
+}
+
+// Identify returns the ProcessID of a running pid; ok is false when no such process runs.
+func Identify(pid int) (id ProcessID, ok bool) {
+	_, start, ok := readStat(pid)
+	if !ok {
+		return ProcessID{}, false
+	}
+	return ProcessID{Pid: pid, Start: start, Name: readComm(pid)}, true
+}
+
+// KillAll sends SIGKILL to each process of ids that is still alive and waits, up to grace, until
+// none is; it returns the ones it killed.
+func KillAll(ids []ProcessID, grace time.Duration) ([]ProcessID, error) {
+	var killed []ProcessID
+	for _, id := range ids {
+		if id.Alive() {
+			if err := syscall.Kill(id.Pid, syscall.SIGKILL); err == nil {
+				killed = append(killed, id)
+			}
+		}
+	}
+	deadline := time.Now().Add(grace)
+	for anyAlive(ids) {
+		if time.Now().After(deadline) {
+			return killed, errors.New("proc: processes still alive after SIGKILL")
+		}
+		time.Sleep(pollInterval)
+	}
+	return killed, nil
+}
+
+// tree returns the process and its descendants, as they run now.
+func (p *process) tree() []ProcessID {
+	id, ok := Identify(p.pid())
+	if !ok {
+		return nil
+	}
+	return append([]ProcessID{id}, descendants(p.pid())...)
+}
+
+// readComm returns the command name of pid, or "".
+func readComm(pid int) string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // descendants lists the processes below pid (children, grandchildren, …), read from /proc.
-func descendants(pid int) []procID {
+func descendants(pid int) []ProcessID {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	children := map[int][]procID{}
+	children := map[int][]ProcessID{}
 	for _, e := range entries {
 		child, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -211,16 +290,16 @@ func descendants(pid int) []procID {
 		if !ok {
 			continue
 		}
-		children[ppid] = append(children[ppid], procID{pid: child, start: start})
+		children[ppid] = append(children[ppid], ProcessID{Pid: child, Start: start, Name: readComm(child)})
 	}
-	var out []procID
+	var out []ProcessID
 	queue := []int{pid}
 	for len(queue) > 0 {
 		next := queue[0]
 		queue = queue[1:]
 		for _, c := range children[next] {
 			out = append(out, c)
-			queue = append(queue, c.pid)
+			queue = append(queue, c.Pid)
 		}
 	}
 	return out
@@ -239,8 +318,10 @@ func readStat(pid int) (ppid int, start string, ok bool) {
 		return 0, "", false
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state), f[1] field 4 (ppid), f[19] field 22 (starttime).
-	if len(f) < 20 || f[0] == "Z" {
+	// f[0] is field 3 (state), f[1] field 4 (ppid), f[17] field 20 (num_threads), f[19] field 22
+	// (starttime). A zombie is gone, unless it is the leader of threads still exiting: a killed JVM's
+	// main thread turns zombie while its other threads still hold its sockets.
+	if len(f) < 20 || (f[0] == "Z" && f[17] == "1") {
 		return 0, "", false
 	}
 	ppid, err = strconv.Atoi(f[1])

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 )
@@ -45,14 +46,24 @@ type PushpinConfig struct {
 	// Log receives the output of Pushpin and its helpers; nil discards it. Shared writers must be safe
 	// for concurrent use.
 	Log io.Writer
+	// OnExit, when not nil, is called from another goroutine as soon as Pushpin exits without Stop or
+	// Restart having asked it to (it was killed, or one of its helpers died and took it down): a
+	// supervisor logs it and calls Restart. The error describes the exit and the last output.
+	OnExit func(error)
 }
 
 // Pushpin is a running Pushpin: the runner plus the condure, zurl, pushpin-proxy and pushpin-handler
 // processes it starts. Besides "* Origin" its routes hold one for the Host localstack-probe.invalid,
-// used by the readiness probe. Restart and Stop must not run concurrently with other methods.
+// used by the readiness probe. Its methods are safe for concurrent use.
+//
+// The runner gets SIGKILL when the process that started it dies, and its helpers (each in a process
+// group of its own) get SIGKILL when the runner dies, so nothing of it outlives a crash of its user,
+// not even a `kill -9`: the helpers are started through wrappers that set their parent-death signal
+// (util-linux setpriv; see writeOrphanProofWrappers).
 type Pushpin struct {
 	cfg     PushpinConfig
 	ownsDir bool
+	mu      sync.Mutex // guards proc; held through Restart and Stop
 	proc    *process
 }
 
@@ -78,8 +89,8 @@ logdir={{.RunDir}}
 log_level=2
 client_buffer_size=8192
 client_maxconn=50000
-condure_bin=condure
-zurl_bin=zurl
+condure_bin={{.CondureBin}}
+zurl_bin={{.ZurlBin}}
 
 [proxy]
 routesfile={{.RoutesFile}}
@@ -183,6 +194,16 @@ func (p *Pushpin) writeConfig() error {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return fmt.Errorf("proc: make pushpin run dir: %w", err)
 	}
+	wrappers, err := writeOrphanProofWrappers(p.wrapperDir(), pushpinHelpers...)
+	if err != nil {
+		return err
+	}
+	bin := func(name string) string {
+		if w := wrappers[name]; w != "" {
+			return w
+		}
+		return name
+	}
 	routes := p.routesPath()
 	var conf bytes.Buffer
 	err = pushpinConfTemplate.Execute(&conf, map[string]any{
@@ -192,6 +213,8 @@ func (p *Pushpin) writeConfig() error {
 		"RoutesFile":  routes,
 		"SigKey":      p.cfg.SigKey,
 		"SigIss":      p.cfg.SigIss,
+		"CondureBin":  bin("condure"),
+		"ZurlBin":     bin("zurl"),
 	})
 	if err != nil {
 		return fmt.Errorf("proc: render pushpin.conf: %w", err)
@@ -204,6 +227,11 @@ func (p *Pushpin) writeConfig() error {
 
 func (p *Pushpin) confPath() string   { return filepath.Join(p.cfg.Dir, "pushpin.conf") }
 func (p *Pushpin) routesPath() string { return filepath.Join(p.cfg.Dir, "routes") }
+func (p *Pushpin) wrapperDir() string { return filepath.Join(p.cfg.Dir, "bin") }
+
+// pushpinHelpers are the programs Pushpin's runner starts. condure and zurl are found through the
+// configuration (condure_bin, zurl_bin), pushpin-proxy and pushpin-handler through PATH.
+var pushpinHelpers = []string{"condure", "zurl", "pushpin-proxy", "pushpin-handler"}
 
 // probeHost is the Host header of readiness probes; its route leads to the probe origin.
 const probeHost = "localstack-probe.invalid"
@@ -234,7 +262,9 @@ func (p *Pushpin) start(ctx context.Context) error {
 	// -m merges the helpers' output into the runner's, so Log gets all of it.
 	cmd := exec.Command(bin, "--config", p.confPath(), "--merge-output")
 	cmd.Dir = p.cfg.Dir
-	proc, err := startProcess("pushpin", cmd, p.cfg.Log)
+	// The runner finds pushpin-proxy and pushpin-handler on PATH: the wrappers come first.
+	cmd.Env = append(os.Environ(), "PATH="+p.wrapperDir()+string(os.PathListSeparator)+os.Getenv("PATH"))
+	proc, err := startProcess("pushpin", cmd, p.cfg.Log, p.cfg.OnExit)
 	if err != nil {
 		return err
 	}
@@ -343,11 +373,25 @@ func (p *Pushpin) PublishURL() string { return "http://" + p.addr(p.cfg.PublishP
 func (p *Pushpin) Config() PushpinConfig { return p.cfg }
 
 // Pid returns the process id of the pushpin runner.
-func (p *Pushpin) Pid() int { return p.proc.pid() }
+func (p *Pushpin) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.proc.pid()
+}
 
-// Restart stops Pushpin and starts it again on the same ports and run directory; held client
-// connections are dropped, as in a proxy restart.
+// Processes returns the runner and its helpers as they run now, for a supervisor's record of what
+// to clean up after a crash.
+func (p *Pushpin) Processes() []ProcessID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.proc.tree()
+}
+
+// Restart stops Pushpin (if it still runs) and starts it again on the same ports and run directory;
+// held client connections are dropped, as in a proxy restart.
 func (p *Pushpin) Restart(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if err := p.proc.stop(); err != nil {
 		return err
 	}
@@ -356,6 +400,8 @@ func (p *Pushpin) Restart(ctx context.Context) error {
 
 // Stop stops Pushpin and its helpers and removes the run directory if StartPushpin made it.
 func (p *Pushpin) Stop() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	err := p.proc.stop()
 	p.removeDir()
 	return err

@@ -264,8 +264,8 @@ func TestPushpinRestartAndStop(t *testing.T) {
 	}
 	stopped = true
 	for _, h := range helpers {
-		if h.alive() {
-			t.Errorf("helper pid %d alive after Stop", h.pid)
+		if h.Alive() {
+			t.Errorf("helper pid %d alive after Stop", h.Pid)
 		}
 	}
 	for _, u := range []string{url, publishURL} {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -30,14 +31,23 @@ type RIEConfig struct {
 	Log io.Writer
 	// Root is the checkout whose .cache holds the RIE; "" is RepoRoot's (the working directory's).
 	Root string
+	// OnExit, when not nil, is called from another goroutine as soon as the emulator exits without
+	// Stop or Restart having asked it to; the error describes the exit and the last output.
+	OnExit func(error)
 }
 
 // RIE is a running Lambda Runtime Interface Emulator. It starts the bootstrap on the first invoke and
 // runs one invoke at a time.
+//
+// The emulator gets SIGKILL when the process that started it dies, and the function's process gets
+// SIGKILL when the emulator dies. Its methods are safe for concurrent use.
 type RIE struct {
-	cfg    RIEConfig
-	proc   *process
-	client *http.Client
+	cfg     RIEConfig
+	bin     string
+	apiPort int
+	mu      sync.Mutex // guards proc; held through Restart and Stop
+	proc    *process
+	client  *http.Client
 }
 
 // StartRIE starts the emulator for cfg.Bootstrap and returns once it accepts invokes.
@@ -63,24 +73,35 @@ func StartRIE(ctx context.Context, cfg RIEConfig) (*RIE, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Flags come before the bootstrap: the RIE treats every argument after it as the bootstrap's.
-	// There is no --help: an unknown flag is ignored and the emulator starts serving.
-	cmd := exec.Command(bin,
-		"--runtime-interface-emulator-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)),
-		"--runtime-api-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(apiPort)),
-		bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, cfg.Env...)
-	proc, err := startProcess("aws-lambda-rie", cmd, cfg.Log)
-	if err != nil {
-		return nil, err
-	}
-	r := &RIE{cfg: cfg, proc: proc, client: &http.Client{}}
-	if err := proc.waitReady(ctx, "invoke port", dialCheck(net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))); err != nil {
-		_ = proc.stop()
+	r := &RIE{cfg: cfg, bin: bin, apiPort: apiPort, client: &http.Client{}}
+	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// start runs the emulator and waits until it accepts invokes.
+func (r *RIE) start(ctx context.Context) error {
+	// Flags come before the bootstrap: the RIE treats every argument after it as the bootstrap's.
+	// There is no --help: an unknown flag is ignored and the emulator starts serving. The bootstrap
+	// runs under setpriv (when installed) so that it dies with the emulator.
+	args := append([]string{
+		"--runtime-interface-emulator-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.cfg.Port)),
+		"--runtime-api-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.apiPort)),
+	}, orphanProof([]string{r.cfg.Bootstrap})...)
+	cmd := exec.Command(r.bin, args...)
+	cmd.Dir = filepath.Dir(r.cfg.Bootstrap)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, r.cfg.Env...)
+	proc, err := startProcess("aws-lambda-rie", cmd, r.cfg.Log, r.cfg.OnExit)
+	if err != nil {
+		return err
+	}
+	r.proc = proc
+	if err := proc.waitReady(ctx, "invoke port", dialCheck(net.JoinHostPort("127.0.0.1", strconv.Itoa(r.cfg.Port)))); err != nil {
+		_ = proc.stop()
+		return err
+	}
+	return nil
 }
 
 // InvokeURL returns the emulator's invoke URL,
@@ -121,7 +142,33 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 func (r *RIE) Config() RIEConfig { return r.cfg }
 
 // Pid returns the process id of the emulator.
-func (r *RIE) Pid() int { return r.proc.pid() }
+func (r *RIE) Pid() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc.pid()
+}
+
+// Processes returns the emulator and the function's process as they run now.
+func (r *RIE) Processes() []ProcessID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc.tree()
+}
+
+// Restart stops the emulator (if it still runs) and starts it again on the same ports; the next
+// invoke starts the function anew (a cold start).
+func (r *RIE) Restart(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.proc.stop(); err != nil {
+		return err
+	}
+	return r.start(ctx)
+}
 
 // Stop stops the emulator and the function's process.
-func (r *RIE) Stop() error { return r.proc.stop() }
+func (r *RIE) Stop() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc.stop()
+}

@@ -62,8 +62,8 @@ func TestRIEInvokesFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range function {
-		if p.alive() {
-			t.Errorf("function process %d alive after Stop", p.pid)
+		if p.Alive() {
+			t.Errorf("function process %d alive after Stop", p.Pid)
 		}
 	}
 }

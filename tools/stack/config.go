@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
@@ -71,7 +72,14 @@ type Config struct {
 	// Log receives every part's logs, line-prefixed with the part's name;
 	// nil discards them.
 	Log io.Writer
+	// IdleTimeout closes the keep-alive connections to the edge stand-in
+	// and the API emulator after that long unused; 0 is DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
+
+// DefaultIdleTimeout is how long the edge stand-in and the API emulator
+// keep an unused keep-alive connection open.
+const DefaultIdleTimeout = 10 * time.Second
 
 // DefaultConfig is the configuration of `make dev` in the checkout at root:
 // its template.yaml and dev/env.json, state under .dev, the fixed local

@@ -29,11 +29,16 @@ func (s *Stack) functions(ctx context.Context, bootstrap bool) (map[string]apigw
 		if err != nil {
 			return nil, fmt.Errorf("stack: build %s: %w", id, err)
 		}
-		rie, err := proc.StartRIE(ctx, proc.RIEConfig{Bootstrap: bin, Env: EnvList(s.envs[id]), Log: s.logs.Part("rie:" + id), Root: s.cfg.Root})
+		part := "rie:" + id
+		rie, err := proc.StartRIE(ctx, proc.RIEConfig{
+			Bootstrap: bin, Env: EnvList(s.envs[id]), Log: s.logs.Part(part), Root: s.cfg.Root,
+			OnExit: s.super.onExit(part),
+		})
 		if err != nil {
 			return nil, fmt.Errorf("stack: start %s under the RIE: %w", id, err)
 		}
 		s.ries = append(s.ries, rie)
+		s.super.add(part, rie, nil)
 		s.log.Info("function under the RIE", "function", id, "invoke", rie.InvokeURL(), "pid", rie.Pid())
 		fns[id] = apigw.Remote(rie.InvokeURL(), &http.Client{})
 	}

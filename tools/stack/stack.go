@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/app"
@@ -42,6 +43,10 @@ type Stack struct {
 	// environment.
 	tmpl *apigw.Template
 	envs map[string]map[string]string
+	// super restarts the child processes when they die.
+	super *supervisor
+	// conns counts the open connections of the served parts.
+	conns *connCounter
 }
 
 // Start starts DynamoDB Local, creates the table from the template's
@@ -58,7 +63,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	logs := NewLogMux(cfg.Log)
-	s := &Stack{logs: logs, log: slog.New(slog.NewJSONHandler(logs.Part("devstack"), nil))}
+	s := &Stack{logs: logs, log: slog.New(slog.NewJSONHandler(logs.Part("devstack"), nil)), conns: newConnCounter()}
+	s.super = newSupervisor(s.log)
 	defer func() {
 		if err != nil {
 			if stopErr := s.Stop(); stopErr != nil {
@@ -70,6 +76,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		// Before the ports: a second stack on the same directory must not
 		// touch Pushpin's routes or DynamoDB Local's files, whatever its ports.
 		if s.lock, err = lockStateDir(cfg.StateDir); err != nil {
+			return nil, err
+		}
+		// A stack that died without stopping its children (before they
+		// died with it, or where setpriv is missing) may have left them
+		// holding the ports.
+		killed, err := killLeftovers(cfg.StateDir)
+		if len(killed) > 0 {
+			s.log.Warn("killed processes left by a crashed stack", "processes", describe(killed))
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -106,7 +122,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			return nil, fmt.Errorf("stack: make %s: %w", dynamoDir, err)
 		}
 	}
-	s.dynamo, err = proc.StartDynamoDB(ctx, proc.DynamoConfig{Port: cfg.DynamoPort, DataDir: dynamoDir, Log: logs.Part("dynamodb"), Root: cfg.Root})
+	s.dynamo, err = proc.StartDynamoDB(ctx, proc.DynamoConfig{
+		Port: cfg.DynamoPort, DataDir: dynamoDir, Log: logs.Part("dynamodb"), Root: cfg.Root,
+		OnExit: s.super.onExit(partDynamo),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: start DynamoDB Local: %w", err)
 	}
@@ -115,9 +134,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack: DynamoDB client: %w", err)
 	}
-	if err := dynamo.EnsureTable(ctx, client, s.table, true); err != nil {
-		return nil, fmt.Errorf("stack: create table %s: %w", s.table, err)
+	ensureTable := func(ctx context.Context) error {
+		if err := dynamo.EnsureTable(ctx, client, s.table, true); err != nil {
+			return fmt.Errorf("stack: create table %s: %w", s.table, err)
+		}
+		return nil
 	}
+	if err := ensureTable(ctx); err != nil {
+		return nil, err
+	}
+	s.super.add(partDynamo, s.dynamo, ensureTable)
 	s.log.Info("table ready", "table", s.table)
 
 	s.apiURL = cfg.ExternalAPI
@@ -158,12 +184,38 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		SigKey:      cfg.SigKey,
 		Dir:         pushpinDir,
 		Log:         logs.Part("pushpin"),
+		OnExit:      s.super.onExit(partPushpin),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: start Pushpin: %w", err)
 	}
+	s.super.add(partPushpin, s.pushpin, nil)
 	s.log.Info("Pushpin up", "url", s.pushpin.URL(), "publish", s.pushpin.PublishURL(), "pid", s.pushpin.Pid(), "origin", edgeAddr)
+	if cfg.StateDir != "" {
+		s.super.record = func() {
+			if err := writeChildren(cfg.StateDir, s.Processes()); err != nil {
+				s.log.Warn("record children", "err", err)
+			}
+		}
+		s.super.record()
+	}
 	return s, nil
+}
+
+// Names of the stack's child processes, as Pid and Processes know them and
+// the supervisor logs them; the RIEs are "rie:<function>".
+const (
+	partPushpin = "pushpin"
+	partDynamo  = "dynamodb"
+)
+
+// describe lists processes as "name(pid)".
+func describe(ids []proc.ProcessID) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprintf("%s(%d)", id.Name, id.Pid)
+	}
+	return strings.Join(parts, " ")
 }
 
 // startEdge serves the edge stand-in in front of the API and returns its
@@ -234,7 +286,15 @@ func (s *Stack) serve(name string, port int, h http.Handler) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("stack: port %d (%s): %w: %v", port, name, ErrPortTaken, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// IdleTimeout closes keep-alive connections nobody uses: after a wave
+	// of thousands of listeners, Pushpin's zurl keeps one connection per
+	// concurrent request it made to the edge, each holding a goroutine and
+	// buffers here, which would otherwise stay open for good.
+	idle := s.cfg.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle, ConnState: s.conns.track(name)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -314,6 +374,7 @@ func (s *Stack) pids() []int {
 // by its pid, waits for the servers to close and removes the temporary
 // directories.
 func (s *Stack) Stop() error {
+	s.super.stop()
 	var errs []error
 	if s.pushpin != nil {
 		if err := s.pushpin.Stop(); err != nil {
@@ -341,6 +402,10 @@ func (s *Stack) Stop() error {
 	}
 	for _, d := range s.tmpDirs {
 		_ = os.RemoveAll(d)
+	}
+	if s.lock != nil && len(errs) == 0 {
+		// Everything recorded is stopped: nothing is left for the next stack.
+		_ = os.Remove(filepath.Join(s.cfg.StateDir, ChildrenFile))
 	}
 	// Last: the state directory is free once nothing of this stack uses it.
 	if err := s.lock.release(); err != nil {

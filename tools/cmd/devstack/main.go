@@ -165,7 +165,16 @@ func runUp(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	printBanner(stdout, s)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-s.Failed():
+		// A child kept dying: say which and why, stop the rest, fail.
+		fmt.Fprintf(stdout, "devstack: %v\ndevstack: stopping\n", s.Err())
+		if err := s.Stop(); err != nil {
+			return errors.Join(s.Err(), err)
+		}
+		return s.Err()
+	}
 	fmt.Fprintln(stdout, "devstack: stopping")
 	if err := s.Stop(); err != nil {
 		return err
