@@ -78,8 +78,12 @@ func NewSend(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("send function: %w", err)
 	}
+	live, err := chat.NewLive(pub, cfg.Rooms, chat.WithLiveLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("send function: %w", err)
+	}
 	return handler.NewSendHandler(svc, handler.Auth{APIKeys: cfg.APIKeys, AdminKey: cfg.AdminKey},
-		handler.WithLogger(log), handler.WithLimiter(lim)), nil
+		handler.WithLogger(log), handler.WithLimiter(lim), handler.WithTyping(live)), nil
 }
 
 // NewHistory builds the history function's handler. It needs no GRIP

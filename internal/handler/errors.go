@@ -62,6 +62,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "Last-Event-ID, lastEventId and Grip-Last must be an event id: digits only, at most 19"
 	case errors.Is(err, errBadQuery):
 		return http.StatusBadRequest, "before, lastId and limit must be whole numbers"
+	case errors.Is(err, errTypingOff):
+		return http.StatusNotImplemented, "typing signals are not available"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "too many requests"
 

@@ -24,6 +24,7 @@ type Option func(*options)
 type options struct {
 	log     *slog.Logger
 	limiter Limiter
+	typer   Typer
 }
 
 // WithLogger sets the logger of request and error lines (default

@@ -36,6 +36,7 @@ type sendHandler struct {
 	auth  Auth
 	log   *slog.Logger
 	limit Limiter
+	typer Typer
 }
 
 // NewSendHandler returns the send function's handler: post and delete
@@ -43,7 +44,7 @@ type sendHandler struct {
 // (x-api-key = auth.AdminKey).
 func NewSendHandler(svc Sender, auth Auth, opts ...Option) http.Handler {
 	o := newOptions(opts)
-	h := &sendHandler{svc: svc, auth: auth, log: o.log, limit: o.limiter}
+	h := &sendHandler{svc: svc, auth: auth, log: o.log, limit: o.limiter, typer: o.typer}
 	return newMux(o.log, h.endpoints())
 }
 
@@ -57,6 +58,7 @@ func (h *sendHandler) endpoints() []endpoint {
 		{Route{http.MethodDelete, "/admin/room/{room}"}, h.clearRoom},
 		{Route{http.MethodDelete, "/admin/room/{room}/{user}"}, h.clearRoomUser},
 		{Route{http.MethodDelete, "/admin/users/{user}"}, h.clearUser},
+		{Route{http.MethodPost, "/room/{room}/typing"}, h.typing},
 	}
 }
 

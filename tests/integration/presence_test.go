@@ -183,3 +183,47 @@ func TestLiveEventKeepsTheIdChain(t *testing.T) {
 	l.expectMessage(t, m4)
 	e.expectPublished(t, room, idRange(1, 4))
 }
+
+// TestTypingThroughPushpin: a typing signal from a signed-in browser
+// reaches the live listeners of the room, stores nothing and takes no id;
+// past the per-user limit it is answered 429 with Retry-After.
+func TestTypingThroughPushpin(t *testing.T) {
+	t.Parallel()
+	e := stackFor(t)
+	room := e.room(t)
+	zed := uniqueUser("zed")
+	l := e.listen(t, "listener", room, withLive("guest-"+room))
+	l.nextLive(t, "presence-list", func(presenceData) bool { return true })
+
+	u := e.stack.URL() + "/room/" + room + "/typing"
+	a := e.call(t, http.MethodPost, u, []byte(`{"typing":true}`), browserHeaders(zed))
+	if a.status != http.StatusNoContent {
+		t.Fatalf("typing: got %s, want 204", a)
+	}
+	for {
+		f := l.next(t, liveWait)
+		if f.ID != "" {
+			t.Fatalf("got %s, want the typing event; received so far: %s", f, l.history())
+		}
+		if f.Event == "typing" {
+			if want := `{"room":"` + room + `","user":"` + zed + `","typing":true,"ttl":6}`; f.Data != want {
+				t.Fatalf("typing data %s, want %s", f.Data, want)
+			}
+			break
+		}
+	}
+	if last := e.lastEventID(t, room); last != 0 {
+		t.Fatalf("room's last id %d after a typing signal, want 0", last)
+	}
+	// The default limit lets a burst of 5 through, then answers 429.
+	var limited answer
+	for range 10 {
+		limited = e.call(t, http.MethodPost, u, []byte(`{"typing":false}`), browserHeaders(zed))
+		if limited.status != http.StatusNoContent {
+			break
+		}
+	}
+	if limited.status != http.StatusTooManyRequests || limited.header.Get("Retry-After") == "" {
+		t.Fatalf("typing past the limit: got %s, want 429 with Retry-After", limited)
+	}
+}
