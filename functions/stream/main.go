@@ -1,5 +1,7 @@
 // Command stream is the stream Lambda function: it wires the handler built by
-// app.NewStream behind the API Gateway HTTP API (payload 2.0) adapter.
+// app.NewStream behind the API Gateway HTTP API (payload 2.0) adapter. The
+// Fastly token it publishes presence with comes from SSM Parameter Store
+// when the environment names its parameter (package secrets).
 package main
 
 import (
@@ -9,17 +11,37 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/fanout-chat/serverless-chat/internal/app"
+	"github.com/fanout-chat/serverless-chat/internal/config"
+	"github.com/fanout-chat/serverless-chat/internal/emf"
+	"github.com/fanout-chat/serverless-chat/internal/secrets"
 )
 
 func main() {
-	slog.SetDefault(lambdacontext.NewLogger())
-	handler, err := app.NewStream(context.Background(), os.Getenv, slog.Default())
+	slog.SetDefault(lambdacontext.NewLogger().With(emf.DimensionFunction, lambdacontext.FunctionName))
+	ctx := context.Background()
+	getenv, err := secrets.Env(ctx, os.Getenv, newSSM, config.Secrets()...)
+	if err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	handler, err := app.NewStream(ctx, getenv, slog.Default())
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
 	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
+}
+
+// newSSM builds the SSM client from the Lambda environment's region and role.
+func newSSM(ctx context.Context) (secrets.API, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ssm.NewFromConfig(cfg), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/sse"
 )
 
@@ -361,9 +362,13 @@ func (s *Service) publish(ctx context.Context, ev Event) {
 	start := time.Now()
 	id, prev := strconv.FormatInt(ev.ID, 10), strconv.FormatInt(ev.ID-1, 10)
 	if err := s.pub.Publish(ctx, ChannelFor(ev.Room), id, prev, frame); err != nil {
+		// The PublishFailures metric (EMF) pages an operator: the event is
+		// safe, but listeners get it late, through the next link.
 		s.log.WarnContext(ctx, "publish failed; the proxy will recover the event through the next link",
-			"event", ev, "err", err, "ms", time.Since(start).Milliseconds())
+			append([]any{"event", ev, "err", err, "ms", time.Since(start).Milliseconds()},
+				emf.Count(time.Now(), emf.PublishFailures)...)...)
 		return
 	}
-	s.log.DebugContext(ctx, "published", "event", ev, "ms", time.Since(start).Milliseconds())
+	s.log.InfoContext(ctx, "published", append([]any{"event", ev, "ms", time.Since(start).Milliseconds()},
+		emf.Count(time.Now(), emf.Publishes)...)...)
 }

@@ -40,6 +40,16 @@ const (
 	EnvRateLimits      = "RATE_LIMITS"
 )
 
+// Secrets returns the variables that hold secrets. In AWS none of them is
+// set: each comes from the SSM SecureString that <VAR>_PARAMETER names
+// (API_KEYS_PARAMETER …), read once at cold start by package secrets, and a
+// function's template environment names only the ones it uses (send: the
+// keys and the Fastly token; stream: the token, to publish presence).
+// Locally they are set directly.
+func Secrets() []string {
+	return []string{EnvAPIKeys, EnvAdminKey, EnvFastlyAPIToken, EnvGripURL}
+}
+
 // Defaults of the optional settings.
 const (
 	// DefaultLinkTimeout is LINK_TIMEOUT when unset: Pushpin's own default.

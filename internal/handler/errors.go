@@ -6,8 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
 )
 
@@ -120,7 +122,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status >= http.StatusInternalServerError {
 		level = slog.LevelError
 	}
-	log.Log(r.Context(), level, "request failed", slog.Int("status", status), slog.String("err", err.Error()))
+	args := []any{slog.Int("status", status), slog.String("err", err.Error())}
+	if errors.Is(err, chat.ErrConflict) {
+		// Counted (EMF) for the id-race alarm: a few are expected under a
+		// burst on one room, a steady stream means a hot room.
+		args = append(args, emf.Count(time.Now(), emf.IDRaceConflicts)...)
+	}
+	log.Log(r.Context(), level, "request failed", args...)
 	writeJSON(w, status, errorBody{Error: msg})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/sse"
 )
@@ -204,9 +205,13 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 	if len(body) > 0 {
 		_, _ = w.Write(body)
 	}
-	h.log.DebugContext(r.Context(), "stream hold", slog.String("room", slug), slog.Int64("after", after),
+	metric := emf.StreamHolds
+	if fromProxy {
+		metric = emf.NextLinkCalls
+	}
+	h.log.InfoContext(r.Context(), "stream hold", append([]any{slog.String("room", slug), slog.Int64("after", after),
 		slog.Bool("nextLink", fromProxy), slog.Int("events", len(replay.Events)), slog.Int64("prevId", replay.LastID),
-		slog.Bool("more", replay.More))
+		slog.Bool("more", replay.More)}, emf.Count(time.Now(), metric)...)...)
 }
 
 // retry returns the reconnection delay for one answer: Retry plus a random

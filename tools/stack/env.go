@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/config"
+	"github.com/fanout-chat/serverless-chat/internal/secrets"
 	"github.com/fanout-chat/serverless-chat/tools/apigw"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
@@ -21,7 +22,9 @@ import (
 // and publish to publishURL. Layers, each over the one before: the
 // template's (Globals, then the function's own), the stack's settings (the
 // endpoints, Pushpin's sig_key as the verify key, the keys), the env-vars
-// file, then cfg.Env. Each layer reaches only the functions whose template
+// file, then cfg.Env. The template's SSM parameter names of the secrets
+// (API_KEYS_PARAMETER …) are blanked: locally secrets come from the
+// environment. Each layer reaches only the functions whose template
 // declares the variable, as with `sam local --env-vars`; a variable of
 // cfg.Env that no function declares is an error. The Lambda service's own
 // variables (AWS_REGION, AWS_LAMBDA_FUNCTION_NAME …) are not included.
@@ -39,6 +42,11 @@ func Environments(cfg Config, tmpl *apigw.Template, dynamoEndpoint, publishURL s
 		config.EnvAPIKeys:       cfg.APIKeys,
 		config.EnvAdminKey:      cfg.AdminKey,
 	}}
+	// Locally the secrets are the plaintext variables above, never SSM: the
+	// template's <VAR>_PARAMETER names are blanked so no function reads AWS.
+	for _, v := range config.Secrets() {
+		vars["Parameters"][v+secrets.ParameterSuffix] = ""
+	}
 	if cfg.EnvVarsFile != "" {
 		file, err := apigw.LoadEnvVars(cfg.EnvVarsFile)
 		if err != nil {

@@ -51,12 +51,16 @@ func TestEnvironments(t *testing.T) {
 		{
 			name: "stack settings",
 			want: map[string]map[string][]string{
-				"GRIP_URL":          {"http://127.0.0.1:5561": {"SendFunction", "StreamFunction"}},
-				"DYNAMODB_ENDPOINT": {"http://127.0.0.1:8000": all},
-				"GRIP_VERIFY_KEY":   {"base64:" + base64.StdEncoding.EncodeToString([]byte("sig")): {"StreamFunction"}},
-				"GRIP_VERIFY_ISS":   {"pushpin": {"StreamFunction"}},
-				"API_KEYS":          {"k1,k2": {"SendFunction"}},
-				"ADMIN_KEY":         {"adm": {"SendFunction"}},
+				"GRIP_URL": {"http://127.0.0.1:5561": {"SendFunction", "StreamFunction"}},
+				// Secrets come from the environment, never SSM, locally.
+				"API_KEYS_PARAMETER":         {"": {"SendFunction"}},
+				"FASTLY_API_TOKEN_PARAMETER": {"": {"SendFunction", "StreamFunction"}},
+				"ADMIN_KEY_PARAMETER":        {"": {"SendFunction"}},
+				"DYNAMODB_ENDPOINT":          {"http://127.0.0.1:8000": all},
+				"GRIP_VERIFY_KEY":            {"base64:" + base64.StdEncoding.EncodeToString([]byte("sig")): {"StreamFunction"}},
+				"GRIP_VERIFY_ISS":            {"pushpin": {"StreamFunction"}},
+				"API_KEYS":                   {"k1,k2": {"SendFunction"}},
+				"ADMIN_KEY":                  {"adm": {"SendFunction"}},
 			},
 		},
 		{
