@@ -32,7 +32,7 @@ import (
 const (
 	testRooms = "live:Live chat,history:History,deletes:Deletes,reconnect:Reconnect," +
 		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer," +
-		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize"
+		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize,presence:Presence"
 	testAPIKey   = "e2e-api-key"
 	testAdminKey = "e2e-admin-key"
 	testSigKey   = "e2e-grip-signing-key"
@@ -40,6 +40,10 @@ const (
 	// testRateLimits is RATE_LIMITS of the stack: sends nearly unlimited
 	// (tests seed through the API), the other actions at their defaults.
 	testRateLimits = "send=60000/1m/10000"
+	// testLinkTimeout and testPresenceTTL: a visitor who leaves is gone
+	// from the others' pages 7–12 s later.
+	testLinkTimeout = "5"
+	testPresenceTTL = "12"
 )
 
 // testStack is the local stack of `make dev` (stack.Start: in-process
@@ -96,9 +100,12 @@ func startStack(ctx context.Context) (s *testStack, err error) {
 	cfg.PushpinPort, cfg.PublishPort, cfg.APIPort, cfg.EdgePort, cfg.DynamoPort = 0, 0, 0, 0, 0
 	cfg.APIKeys, cfg.AdminKey, cfg.SigKey = testAPIKey, testAdminKey, testSigKey
 	cfg.Env = map[string]string{
-		config.EnvRooms:       testRooms,
-		config.EnvTableName:   testTable,
-		config.EnvLinkTimeout: "30",
+		config.EnvRooms:     testRooms,
+		config.EnvTableName: testTable,
+		// Short, so that presence (refreshed once per link timeout) expires
+		// within seconds of a visitor leaving: PRESENCE_TTL must exceed it.
+		config.EnvLinkTimeout: testLinkTimeout,
+		config.EnvPresenceTTL: testPresenceTTL,
 		config.EnvLogLevel:    "debug",
 		// The tests seed many messages per user through the API; the abuse
 		// limit of sends is not what they test.

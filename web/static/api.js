@@ -108,6 +108,15 @@ export function eventsURL(room, lastEventId) {
 }
 
 /**
+ * Tells the room that the viewer is typing (or stopped). Stored nowhere.
+ * @param {string} room
+ * @param {boolean} typing
+ */
+export function sendTyping(room, typing) {
+  return request('POST', `${roomPath(room)}/typing`, { typing });
+}
+
+/**
  * Fetches the rooms of the chat and the default room's slug.
  * @returns {Promise<{rooms: {slug: string, name: string}[], default: string}>}
  */

@@ -5,6 +5,7 @@
 import { ApiError, deleteMessage, fetchMessages, fetchRooms, sendMessage } from './api.js';
 import { MessageList } from './messages.js';
 import { RoomStream } from './stream.js';
+import { PresencePanel, TypingLine, TypingSender, guestId } from './presence.js';
 
 /** Distance from the bottom (px) that still counts as "at the bottom". */
 const BOTTOM_SLACK = 48;
@@ -67,9 +68,18 @@ class RoomPage {
       user: this.user,
       onDelete: (id) => this.askDelete(id),
     });
+    // Presence and typing: live-only events, on the same stream.
+    const guest = this.user ? '' : guestId();
+    this.presence = new PresencePanel({
+      count: byId('presence-count'), list: byId('presence-list'), wrap: byId('presence'),
+    }, { user: this.user, guest, onLapse: () => this.stream.reopen() });
+    this.typingLine = new TypingLine(byId('typing'), this.user);
+    this.typingSender = this.user ? new TypingSender(this.room) : null;
     this.stream = new RoomStream(this.room, {
       onEvent: (ev) => this.onEvent(ev),
       onState: (s) => this.setState(s),
+      onLive: (ev) => this.onLive(ev),
+      live: guest ? `guest=${encodeURIComponent(guest)}` : '',
     });
     /** Events that arrive while the history reloads, applied after it. */
     this.queue = null;
@@ -226,6 +236,22 @@ class RoomPage {
     this.apply(ev);
   }
 
+  /** A live-only event: who is here, who is typing. */
+  onLive(ev) {
+    switch (ev.type) {
+      case 'presence-list':
+        this.presence.list(ev.data);
+        break;
+      case 'presence':
+        this.presence.seen(ev.data);
+        break;
+      case 'typing':
+        this.typingLine.typing(ev.data);
+        break;
+      default:
+    }
+  }
+
   apply(ev) {
     switch (ev.type) {
       case 'message': {
@@ -239,6 +265,7 @@ class RoomPage {
         }
         this.confirmSent(ev.data.clientId);
         this.updateEmpty();
+        this.typingLine.sent(ev.data.user);
         break;
       }
       case 'delete':
@@ -350,6 +377,7 @@ class RoomPage {
     this.counter.title = left < 0 ? `${-left} characters too many` : '';
     this.input.toggleAttribute('aria-invalid', left < 0);
     this.sendButton.disabled = left < 0;
+    this.typingSender?.input(this.input.value);
   }
 
   /**
@@ -379,6 +407,7 @@ class RoomPage {
     const clientId = this.retry && this.retry.text === text ? this.retry.clientId : crypto.randomUUID();
     this.retry = { text, clientId };
     this.sendError.hidden = true;
+    this.typingSender?.sent();
     this.input.value = '';
     this.onInput();
     this.list.addPending(text, clientId);

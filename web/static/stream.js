@@ -11,6 +11,9 @@ import { eventsURL } from './api.js';
 /** The event types of docs/architecture.md. */
 export const EVENT_TYPES = ['message', 'delete', 'refresh', 'stream-reset'];
 
+/** The live-only event types (no id), sent to streams opened with live=1. */
+export const LIVE_TYPES = ['presence-list', 'presence', 'typing'];
+
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 15000;
 
@@ -22,12 +25,17 @@ const MAX_RETRY_MS = 15000;
 export class RoomStream {
   /**
    * @param {string} room
-   * @param {{onEvent: (ev: RoomEvent) => void, onState: (s: StreamState) => void}} handlers
+   * @param {{onEvent: (ev: RoomEvent) => void, onState: (s: StreamState) => void,
+   *   onLive?: (ev: {type: string, data: any}) => void, live?: string}} handlers
+   *   with onLive, the stream asks for the live events (live=1 and the
+   *   extra query parameters in live)
    */
-  constructor(room, { onEvent, onState }) {
+  constructor(room, { onEvent, onState, onLive, live }) {
     this.room = room;
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onLive = onLive;
+    this.liveQuery = onLive ? `&live=1${live ? `&${live}` : ''}` : '';
     this.lastId = 0;
     this.source = null;
     this.retryMs = MIN_RETRY_MS;
@@ -51,8 +59,21 @@ export class RoomStream {
     this.source = null;
   }
 
+  /**
+   * Closes the connection and opens a new one from the last id seen: a new
+   * hold, which also refreshes this page's presence.
+   */
+  reopen() {
+    if (!this.source) {
+      return;
+    }
+    clearTimeout(this.timer);
+    this.source.close();
+    this.open();
+  }
+
   open() {
-    const es = new EventSource(eventsURL(this.room, this.lastId));
+    const es = new EventSource(eventsURL(this.room, this.lastId) + this.liveQuery);
     this.source = es;
     es.addEventListener('open', () => {
       this.retryMs = MIN_RETRY_MS;
@@ -73,6 +94,27 @@ export class RoomStream {
     for (const type of EVENT_TYPES) {
       es.addEventListener(type, (e) => this.dispatch(type, e));
     }
+    if (this.onLive) {
+      for (const type of LIVE_TYPES) {
+        es.addEventListener(type, (e) => this.dispatchLive(type, e));
+      }
+    }
+  }
+
+  /**
+   * A live-only event: no id, so none of the id bookkeeping (its
+   * lastEventId is only the last id the browser saw before it).
+   * @param {string} type
+   * @param {MessageEvent} e
+   */
+  dispatchLive(type, e) {
+    let data;
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    this.onLive({ type, data });
   }
 
   /**
