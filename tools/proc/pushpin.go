@@ -50,6 +50,10 @@ type PushpinConfig struct {
 	// Restart having asked it to (it was killed, or one of its helpers died and took it down): a
 	// supervisor logs it and calls Restart. The error describes the exit and the last output.
 	OnExit func(error)
+	// MessageRate and MessageHWM are the handler's message_rate (messages written to clients per
+	// second) and message_hwm (messages queued before Pushpin drops); 0 keeps Debian's 2500 and 25000.
+	// The benchmark raises them so that delivery to many listeners measures more than the limit.
+	MessageRate, MessageHWM int
 }
 
 // Pushpin is a running Pushpin: the runner plus the condure, zurl, pushpin-proxy and pushpin-handler
@@ -123,8 +127,8 @@ push_in_http_max_headers_size=10000
 push_in_http_max_body_size=1000000
 stats_spec=ipc://{rundir}/{ipc_prefix}stats
 command_spec=ipc://{rundir}/{ipc_prefix}command
-message_rate=2500
-message_hwm=25000
+message_rate={{.MessageRate}}
+message_hwm={{.MessageHWM}}
 message_wait=5000
 id_cache_ttl=60
 connection_subscription_max=20
@@ -133,6 +137,12 @@ stats_subscription_ttl=60
 stats_report_interval=10
 stats_format=tnetstring
 `
+
+// Debian's message_rate and message_hwm, used when PushpinConfig leaves them 0.
+const (
+	defaultMessageRate = 2500
+	defaultMessageHWM  = 25000
+)
 
 var pushpinConfTemplate = template.Must(template.New("pushpin.conf").Parse(pushpinConf))
 
@@ -206,7 +216,16 @@ func (p *Pushpin) writeConfig() error {
 	}
 	routes := p.routesPath()
 	var conf bytes.Buffer
+	rate, hwm := p.cfg.MessageRate, p.cfg.MessageHWM
+	if rate <= 0 {
+		rate = defaultMessageRate
+	}
+	if hwm <= 0 {
+		hwm = defaultMessageHWM
+	}
 	err = pushpinConfTemplate.Execute(&conf, map[string]any{
+		"MessageRate": rate,
+		"MessageHWM":  hwm,
 		"RunDir":      runDir,
 		"HTTPPort":    p.cfg.HTTPPort,
 		"PublishPort": p.cfg.PublishPort,

@@ -75,6 +75,9 @@ type Config struct {
 	// IdleTimeout closes the keep-alive connections to the edge stand-in
 	// and the API emulator after that long unused; 0 is DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// PushpinMessageRate and PushpinMessageHWM raise Pushpin's
+	// message_rate and message_hwm (proc.PushpinConfig); 0 keeps Debian's.
+	PushpinMessageRate, PushpinMessageHWM int
 }
 
 // DefaultIdleTimeout is how long the edge stand-in and the API emulator

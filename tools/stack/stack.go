@@ -185,6 +185,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Dir:         pushpinDir,
 		Log:         logs.Part("pushpin"),
 		OnExit:      s.super.onExit(partPushpin),
+		MessageRate: cfg.PushpinMessageRate,
+		MessageHWM:  cfg.PushpinMessageHWM,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: start Pushpin: %w", err)

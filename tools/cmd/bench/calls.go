@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -26,10 +27,12 @@ type callCounter struct {
 	mu      sync.Mutex
 	partial []byte
 	counts  map[string]int
+	// durations are the logged handler durations by route, in order.
+	durations map[string][]float64
 }
 
 func newCallCounter(out io.Writer) *callCounter {
-	return &callCounter{out: out, counts: map[string]int{}}
+	return &callCounter{out: out, counts: map[string]int{}, durations: map[string][]float64{}}
 }
 
 // functionsPrefix starts the lines of the in-process functions in the
@@ -62,10 +65,12 @@ func (c *callCounter) count(line []byte) {
 		return
 	}
 	var rec struct {
-		Route string `json:"route"`
+		Route      string  `json:"route"`
+		DurationMs float64 `json:"durationMs"`
 	}
 	if json.Unmarshal(rest, &rec) == nil && rec.Route != "" {
 		c.counts[rec.Route]++
+		c.durations[rec.Route] = append(c.durations[rec.Route], rec.DurationMs)
 	}
 }
 
@@ -96,4 +101,16 @@ func (c *callCounter) settle(ctx context.Context, route string, quiet, limit tim
 			return
 		}
 	}
+}
+
+// durationsSince returns the handler durations (ms) of route's
+// invocations after the first from.
+func (c *callCounter) durationsSince(route string, from int) []float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.durations[route]
+	if from >= len(d) {
+		return nil
+	}
+	return slices.Clone(d[from:])
 }

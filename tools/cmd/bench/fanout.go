@@ -116,40 +116,7 @@ func (b *bench) runFanout(ctx context.Context, mode string, n int) (fanoutResult
 // sendOrigin posts message i to room through Pushpin as a signed-in user
 // would through the edge, and returns the event id it got.
 func (b *bench) sendOrigin(ctx context.Context, room string, i int64) (int64, error) {
-	body, err := json.Marshal(map[string]string{
-		"text":     "bench message " + strconv.FormatInt(i, 10) + " with **some** `markdown` and https://example.com",
-		"clientId": clientID(room, i),
-	})
-	if err != nil {
-		return 0, fmt.Errorf("encode send body: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.stack.URL()+"/room/"+room+"/messages", bytes.NewReader(body))
-	if err != nil {
-		return 0, fmt.Errorf("send request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-api-key", b.stack.APIKey())
-	req.Header.Set("x-user", "bench")
-	req.Header.Set("x-utc-offset", "+00:00")
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("post message: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return 0, fmt.Errorf("read send answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return 0, fmt.Errorf("post message: %s: %s", resp.Status, raw)
-	}
-	var m struct {
-		ID int64 `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return 0, fmt.Errorf("decode send answer %q: %w", raw, err)
-	}
-	return m.ID, nil
+	return b.sendTo(ctx, b.stack.URL(), room, i)
 }
 
 // publishRaw publishes event id straight to Pushpin's publish port on the

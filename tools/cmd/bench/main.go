@@ -40,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
 )
@@ -62,6 +63,14 @@ type benchConfig struct {
 	DeliveryTimeout time.Duration
 	// SkipCold and SkipSizes leave out the cold starts and the arm64 builds.
 	SkipCold, SkipSizes bool
+	// Concurrency are the concurrencies of the throughput rows, Requests the
+	// measured requests of each; SkipThroughput leaves them out.
+	Concurrency    []int
+	Requests       int
+	SkipThroughput bool
+	// PushpinRate and PushpinHWM are Pushpin's message_rate and
+	// message_hwm for the run (0: Debian's 2500 and 25000).
+	PushpinRate, PushpinHWM int
 }
 
 // bench is one run: the stack and the clients that talk to it.
@@ -72,6 +81,10 @@ type bench struct {
 	// the listeners' connections, one each.
 	client, listenClient *http.Client
 	calls                *callCounter
+	// dtap and ptap sit between the functions and DynamoDB Local, and
+	// between the send function and Pushpin's publish port.
+	dtap *dynamoTap
+	ptap *publishTap
 	// stackLog receives the logs of the stack and of the RIEs.
 	stackLog io.Writer
 	progress *slog.Logger
@@ -91,6 +104,8 @@ func run() error {
 		out       = flag.String("out", "test-output/bench.md", "file the markdown report is also written to (\"\" for none)")
 		logPath   = flag.String("log", "test-output/bench-stack.log", "file the local stack's logs go to (\"\" discards them)")
 		timeout   = flag.Duration("timeout", 20*time.Minute, "bound for the whole run")
+		conc      = flag.String("concurrency", "1,8,64", "comma-separated concurrencies of the throughput rows, ascending")
+		costOut   = flag.String("cost-out", "", "run the cost workload instead and write the priced report to this file (make cost: docs/cost.md)")
 	)
 	flag.IntVar(&cfg.Messages, "messages", 50, "measured messages per fan-out row")
 	flag.IntVar(&cfg.Warmup, "warmup", 3, "unmeasured messages and requests before each row")
@@ -100,13 +115,37 @@ func run() error {
 	flag.DurationVar(&cfg.DeliveryTimeout, "delivery-timeout", 10*time.Second, "bound for one message to reach every listener")
 	flag.BoolVar(&cfg.SkipCold, "skip-cold", false, "leave out the cold starts under the RIE")
 	flag.BoolVar(&cfg.SkipSizes, "skip-sizes", false, "leave out the linux/arm64 builds")
+	flag.IntVar(&cfg.Requests, "requests", 300, "measured requests per throughput row")
+	flag.BoolVar(&cfg.SkipThroughput, "skip-throughput", false, "leave out the throughput rows")
+	flag.IntVar(&cfg.PushpinRate, "pushpin-rate", 1_000_000, "Pushpin's message_rate for the run (0: Debian's 2500/s)")
+	flag.IntVar(&cfg.PushpinHWM, "pushpin-hwm", 1_000_000, "Pushpin's message_hwm for the run (0: Debian's 25000)")
+	var ccfg costConfig
+	flag.StringVar(&ccfg.Listeners, "cost-listeners", "1,100,1000", "listener counts the cost workload measures")
+	flag.IntVar(&ccfg.Messages, "cost-messages", 50, "messages the cost workload sends per listener count")
+	flag.DurationVar(&ccfg.Idle, "cost-idle", 25*time.Second, "how long the cost workload watches idle listeners")
+	flag.IntVar(&ccfg.LinkTimeout, "cost-link-timeout", 5, "LINK_TIMEOUT (s) of the cost run's idle measurement, scaled to the template's default in the prices")
+	var params costParams
+	fanoutMsg := flag.Float64("fanout-message-price", -1, "Fanout's price per 1M messages, if known (negative: not priced)")
+	fanoutMin := flag.Float64("fanout-minute-price", -1, "Fanout's price per 1M connection-minutes, if known (negative: not priced)")
+	flag.Float64Var(&params.WSBaseMs, "ws-base-ms", 0, "WebSocket sample: billed ms of its sendmessage before PostToConnection (0: this port's measured send)")
+	flag.Float64Var(&params.WSPostMs, "ws-post-ms", 0, "WebSocket sample: billed ms each PostToConnection adds")
+	flag.Float64Var(&params.WSConnBytes, "ws-conn-bytes", 40, "WebSocket sample: bytes of one connection item its Scan reads")
 	flag.Parse()
 	var err error
 	if cfg.Listeners, err = parseCounts(*listeners); err != nil {
 		return err
 	}
-	if cfg.Messages < 1 || cfg.Warmup < 1 || cfg.Reads < 1 || cfg.ColdRuns < 1 || cfg.ConnectParallel < 1 {
-		return errors.New("-messages, -warmup, -reads, -cold-runs and -connect-parallel must be at least 1")
+	if cfg.Concurrency, err = parseCounts(*conc); err != nil {
+		return err
+	}
+	if *costOut != "" {
+		if ccfg.counts, err = parseCounts(ccfg.Listeners); err != nil {
+			return err
+		}
+		cfg.Listeners = ccfg.counts
+	}
+	if cfg.Messages < 1 || cfg.Warmup < 1 || cfg.Reads < 1 || cfg.ColdRuns < 1 || cfg.ConnectParallel < 1 || cfg.Requests < 1 {
+		return errors.New("-messages, -warmup, -reads, -cold-runs, -connect-parallel and -requests must be at least 1")
 	}
 	progress := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 
@@ -138,32 +177,79 @@ func run() error {
 
 	started := time.Now()
 	rep := report{Date: started, Machine: machine(), Config: cfg}
-	progress.Info("starting the local stack")
-	st, err := stack.Start(ctx, stack.Config{
-		Root:     root,
-		Template: filepath.Join(root, "template.yaml"),
-		APIKeys:  stack.DefaultAPIKey,
-		AdminKey: stack.DefaultAdminKey,
-		SigKey:   stack.DefaultSigKey,
+
+	// The functions reach DynamoDB Local and Pushpin's publish port through
+	// taps that count what they ask.
+	dynamoPort, err := proc.FreePort()
+	if err != nil {
+		return fmt.Errorf("free port for DynamoDB Local: %w", err)
+	}
+	publishPort, err := proc.FreePort()
+	if err != nil {
+		return fmt.Errorf("free port for Pushpin's publish port: %w", err)
+	}
+	dtap, err := newDynamoTap(fmt.Sprintf("http://127.0.0.1:%d", dynamoPort))
+	if err != nil {
+		return err
+	}
+	ptap, err := newPublishTap(fmt.Sprintf("http://127.0.0.1:%d", publishPort))
+	if err != nil {
+		return err
+	}
+	dtapURL, stopDtap, err := serveTap(dtap)
+	if err != nil {
+		return err
+	}
+	defer stopDtap()
+	ptapURL, stopPtap, err := serveTap(ptap)
+	if err != nil {
+		return err
+	}
+	defer stopPtap()
+
+	env := map[string]string{
+		"ROOMS": roomsSpec(cfg.Listeners), config.EnvDynamoEndpoint: dtapURL, config.EnvGripURL: ptapURL,
 		// The origin-call counts come from the functions' request lines,
 		// logged at INFO.
-		Env: map[string]string{"ROOMS": roomsSpec(cfg.Listeners), "LOG_LEVEL": "INFO",
-			// One "bench" user sends every message: its abuse limit must
-			// not be what is measured.
-			"RATE_LIMITS": "send=60000/1m/10000"},
-		Log: calls,
+		"LOG_LEVEL": "INFO",
+		// One "bench" user sends every message: its abuse limit must not be
+		// what is measured.
+		"RATE_LIMITS": "send=60000/1m/10000",
+	}
+	if *costOut != "" {
+		env[config.EnvLinkTimeout] = strconv.Itoa(ccfg.LinkTimeout)
+	}
+	progress.Info("starting the local stack")
+	st, err := stack.Start(ctx, stack.Config{
+		Root:               root,
+		Template:           filepath.Join(root, "template.yaml"),
+		APIKeys:            stack.DefaultAPIKey,
+		AdminKey:           stack.DefaultAdminKey,
+		SigKey:             stack.DefaultSigKey,
+		DynamoPort:         dynamoPort,
+		PublishPort:        publishPort,
+		Env:                env,
+		Log:                calls,
+		PushpinMessageRate: cfg.PushpinRate,
+		PushpinMessageHWM:  cfg.PushpinHWM,
 	})
 	if err != nil {
 		return fmt.Errorf("start the local stack: %w", err)
 	}
 	b := &bench{
-		cfg: cfg, stack: st, calls: calls, stackLog: stackLog, progress: progress,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}},
+		cfg: cfg, stack: st, calls: calls, stackLog: stackLog, progress: progress, dtap: dtap, ptap: ptap,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}},
 		listenClient: &http.Client{Transport: &http.Transport{
 			MaxIdleConnsPerHost: -1, DisableCompression: true, ResponseHeaderTimeout: 30 * time.Second,
 		}},
 	}
-	runErr := b.measure(ctx, &rep)
+	var runErr error
+	var cost costReport
+	if *costOut != "" {
+		cost, runErr = b.measureCost(ctx, ccfg, root)
+	} else {
+		runErr = b.measure(ctx, &rep)
+	}
 	rep.Elapsed = time.Since(started)
 	progress.Info("stopping the local stack")
 	if err := st.Stop(); err != nil {
@@ -171,6 +257,15 @@ func run() error {
 	}
 	if runErr != nil {
 		return runErr
+	}
+	if *costOut != "" {
+		cost.Date, cost.Machine, cost.Elapsed = started, rep.Machine, rep.Elapsed
+		prices := publicPrices(*fanoutMsg, *fanoutMin)
+		write := func(w io.Writer) error { return cost.write(w, prices, params) }
+		if err := write(os.Stdout); err != nil {
+			return fmt.Errorf("write cost report: %w", err)
+		}
+		return writeFile(*costOut, write)
 	}
 
 	if err := rep.write(os.Stdout); err != nil {
@@ -225,6 +320,11 @@ func (b *bench) measure(ctx context.Context, rep *report) error {
 	if rep.Reads, err = b.runReads(ctx, lastID); err != nil {
 		return fmt.Errorf("reads: %w", err)
 	}
+	if !b.cfg.SkipThroughput {
+		if rep.Throughput, err = b.runThroughput(ctx); err != nil {
+			return fmt.Errorf("throughput: %w", err)
+		}
+	}
 
 	if !b.cfg.SkipCold {
 		b.progress.Info("cold starts under the RIE", "runs", b.cfg.ColdRuns)
@@ -261,6 +361,9 @@ func parseCounts(s string) ([]int, error) {
 // then a fresh room per mode and listener count.
 func roomsSpec(counts []int) string {
 	rooms := []string{readRoom}
+	for i := range throughputRooms {
+		rooms = append(rooms, throughputRoom(i))
+	}
 	for _, n := range counts {
 		rooms = append(rooms, fanoutRoom(modeOrigin, n), fanoutRoom(modeRaw, n))
 	}
@@ -311,4 +414,20 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%s, %d cores, %s %s/%s", model, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// writeFile creates path (and its directory) and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := createFile(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
 }

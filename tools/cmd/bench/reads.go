@@ -21,6 +21,9 @@ type readResult struct {
 	// What explains the number in the report.
 	What string
 	Lat  summary
+	// Usage is the origin's work during the measured requests (N of them).
+	Usage usage
+	N     int
 }
 
 // seedReadRoom sends n messages to the read room and returns its last id.
@@ -67,14 +70,19 @@ func (b *bench) runReads(ctx context.Context, lastID int64) ([]readResult, error
 	var out []readResult
 	for _, c := range cases {
 		var lats []time.Duration
-		for range b.cfg.Reads + b.cfg.Warmup {
+		var m meter
+		for i := range b.cfg.Reads + b.cfg.Warmup {
+			if i == b.cfg.Warmup {
+				m = b.mark()
+			}
 			d, err := c.run()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
 			lats = append(lats, d)
 		}
-		out = append(out, readResult{Name: c.name, What: c.what, Lat: summarize(lats[b.cfg.Warmup:])})
+		b.calls.settle(ctx, routeHistory, 200*time.Millisecond, 3*time.Second)
+		out = append(out, readResult{Name: c.name, What: c.what, Lat: summarize(lats[b.cfg.Warmup:]), Usage: b.since(m), N: b.cfg.Reads})
 	}
 	return out, nil
 }
