@@ -51,9 +51,17 @@ bench: deps ## Run the go test benchmarks (-benchmem), then the end-to-end bench
 	$(MAKE) --no-print-directory bench-e2e
 
 .PHONY: bench-e2e
-bench-e2e: deps ## End to end on the local stack: fan-out to 1..1000 SSE listeners, reads, cold starts, sizes; writes test-output/bench.md.
+bench-e2e: deps ## End to end on the local stack: fan-out to 1..1000 SSE listeners against the floor, throughput at 1/8/64, DynamoDB per route, reads, cold starts, sizes; writes test-output/bench.md.
 	$(GO) build -o bin/bench ./tools/cmd/bench
 	bin/bench $(BENCHFLAGS)
+
+# Flags for the cost workload, e.g. COSTFLAGS='-fanout-message-price 0.5 -cost-listeners 1,100'.
+COSTFLAGS ?=
+
+.PHONY: cost
+cost: deps-dev ## Count what messages and idle listeners make the origin do on the local stack, price it (AWS, Fanout, the WebSocket sample, AppSync); writes docs/cost.md.
+	$(GO) build -o bin/bench ./tools/cmd/bench
+	bin/bench -cost-out docs/cost.md -log test-output/cost-stack.log $(COSTFLAGS)
 
 ## ---- Lambda functions (owner: functions/httpapi engineer) ---------------------------------------
 
