@@ -26,11 +26,11 @@ var _ chat.Store = (*Store)(nil)
 // Store is chat.Store on one DynamoDB table (see the package documentation
 // for the key design). It is safe for concurrent use.
 type Store struct {
-	client      API
-	table       string
-	retention   time.Duration
-	clock       func() time.Time
-	log         *slog.Logger
+	client    API
+	table     string
+	retention time.Duration
+	clock     func() time.Time
+	log       *slog.Logger
 	// retryBudget is how long a write tries for the next event id
 	// (DefaultRetryBudget); maxAttempts, when positive, also bounds its
 	// attempts. Only tests change them.
