@@ -129,6 +129,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		args = append(args, emf.Count(time.Now(), emf.IDRaceConflicts)...)
 	}
 	log.Log(r.Context(), level, "request failed", args...)
+	if errors.Is(err, chat.ErrConflict) {
+		// The room was busy, not broken: a resend with the same clientId
+		// is safe and likely to win; the page does it on this header.
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, status, errorBody{Error: msg})
 }
 

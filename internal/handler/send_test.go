@@ -3,6 +3,7 @@ package handler
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -275,6 +276,22 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 	}
 	if !strings.Contains(f.logs.String(), "table secret-table is on fire") {
 		t.Errorf("the cause is not logged: %s", f.logs.String())
+	}
+}
+
+// TestContendedSendIsA503WithRetryAfter: a send that kept losing the race
+// for the room's next id is a 503 with Retry-After, the signal on which
+// the page resends with the same clientId.
+func TestContendedSendIsA503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.store.Err = fmt.Errorf("write event: %w", chat.ErrConflict)
+	resp := invoke(t, f.send, loadEvent(t, "send-post-message.json"))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503", resp.StatusCode)
+	}
+	if got := resp.Headers["Retry-After"]; got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
 	}
 }
 

@@ -311,6 +311,34 @@ func TestRetryReusesClientID(t *testing.T) {
 	}
 }
 
+// TestBusySendRetriedTransparently: a send answered "busy" (503 with
+// Retry-After, the send function's answer to a contended room) twice is
+// resent by the page with the same clientId, without an error shown, and
+// the message appears once.
+func TestBusySendRetriedTransparently(t *testing.T) {
+	st := suite.stack
+	alice := newTab(t, suite.browser, st, "alice")
+	alice.open(st, "busy")
+	before := len(st.faults.postedClientIDs())
+	st.faults.busySends.Store(2)
+	defer st.faults.busySends.Store(0)
+
+	alice.typeAndSend("through a busy room")
+	alice.waitFor(`document.querySelectorAll('#messages > li:not([data-pending])').length === 1`, "the message to be confirmed")
+	if shown := eval[bool](alice, `!document.getElementById('send-error').hidden`); shown {
+		t.Errorf("an error was shown for a busy room: %q", alice.evalString(`document.getElementById('send-error').textContent`))
+	}
+	time.Sleep(300 * time.Millisecond) // a duplicate would arrive now
+	if got := alice.texts(); !slices.Equal(got, []string{"through a busy room"}) {
+		t.Errorf("alice sees %q, want the message once", got)
+	}
+	posts := st.faults.postedClientIDs()[before:]
+	if len(posts) != 3 || posts[0] == "" || posts[0] != posts[1] || posts[1] != posts[2] {
+		t.Errorf("clientIds of the posts = %q, want the same UUID three times (two busy answers, one success)", posts)
+	}
+	alice.assertClean()
+}
+
 func TestXSSPayloadsAreInert(t *testing.T) {
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")

@@ -32,7 +32,7 @@ import (
 const (
 	testRooms = "live:Live chat,history:History,deletes:Deletes,reconnect:Reconnect," +
 		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer," +
-		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize,presence:Presence"
+		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize,presence:Presence,busy:Busy"
 	testAPIKey   = "e2e-api-key"
 	testAdminKey = "e2e-admin-key"
 	testSigKey   = "e2e-grip-signing-key"
@@ -260,6 +260,10 @@ type faults struct {
 	// failSends answers each POST of a message with a 503 without passing
 	// it on: nothing is stored.
 	failSends atomic.Bool
+	// busySends answers that many next POSTs of a message as the send
+	// function answers a room it could not get the next id of: 503 with
+	// Retry-After: 1, nothing stored.
+	busySends atomic.Int32
 
 	mu    sync.Mutex
 	posts []string // clientIds of the message posts seen, in order
@@ -283,6 +287,14 @@ func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"error":"service unavailable"}`, http.StatusServiceUnavailable)
 			return
 		}
+		if f.busySends.Add(-1) >= 0 {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":"too many concurrent writers; retry"}`+"\n")
+			return
+		}
+		f.busySends.Store(0)
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	f.next.ServeHTTP(w, r)

@@ -13,6 +13,8 @@ export class ApiError extends Error {
     super(message, { cause });
     this.name = 'ApiError';
     this.status = status;
+    /** Seconds the server asked to wait before a retry (Retry-After), or null. */
+    this.retryAfter = null;
   }
 }
 
@@ -50,7 +52,12 @@ async function request(method, url, body) {
   }
   if (!res.ok) {
     const reason = data && typeof data.error === 'string' && data.error ? data.error : `The server answered ${res.status}`;
-    throw new ApiError(sentence(reason), res.status);
+    const err = new ApiError(sentence(reason), res.status);
+    const after = res.headers.get('Retry-After');
+    if (after !== null && /^\d+$/.test(after.trim())) {
+      err.retryAfter = Number(after);
+    }
+    throw err;
   }
   return data;
 }
@@ -80,13 +87,56 @@ export function fetchMessages(room, before) {
 
 /**
  * Sends a message. A repeated clientId returns the first message instead of
- * storing a second one, so a retry never duplicates.
+ * storing a second one, so a retry never duplicates; a "busy" answer (503
+ * with Retry-After) is resent transparently, a few times.
  * @param {string} room
  * @param {string} text
  * @param {string} clientId
  */
-export function sendMessage(room, text, clientId) {
-  return request('POST', `${roomPath(room)}/messages`, { text, clientId });
+export async function sendMessage(room, text, clientId) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request('POST', `${roomPath(room)}/messages`, { text, clientId });
+    } catch (err) {
+      if (!isBusy(err) || attempt > BUSY_RETRIES) {
+        throw err;
+      }
+      await delay(busyPause(err.retryAfter));
+    }
+  }
+}
+
+/**
+ * How many times a send the server answered "busy" is resent before the
+ * page shows the error: about ten seconds of resends with Retry-After: 1.
+ */
+const BUSY_RETRIES = 8;
+
+/**
+ * Reports whether err is the server's "busy, resend" answer: 503 with
+ * Retry-After, which the send function gives when the room's next id stayed
+ * contended. Resending with the same clientId is safe (the server stores a
+ * clientId once), so the page does it without telling the user. A 503
+ * without Retry-After (a proxy failing) is shown instead.
+ * @param {unknown} err
+ */
+function isBusy(err) {
+  return err instanceof ApiError && err.status === 503 && err.retryAfter !== null;
+}
+
+/**
+ * The wait before a resend: what the server asked, stretched by a random
+ * half again, so writers that collided do not come back together.
+ * @param {number} seconds
+ */
+function busyPause(seconds) {
+  const ms = Math.max(seconds, 0.25) * 1000;
+  return ms + Math.random() * ms * 0.5;
+}
+
+/** @param {number} ms */
+function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -2,8 +2,9 @@
 //
 // While a connection drops and comes back, the browser itself resends the id
 // of the last event it saw (Last-Event-ID), so the server replays what was
-// missed. When the browser gives up instead (an error answer such as a 502
-// from a proxy), a new EventSource is opened after a back-off, resuming from
+// missed, after the server's own jittered `retry:` wait. When the browser
+// gives up instead (an error answer such as a 502 from a proxy), a new
+// EventSource is opened after a jittered, doubling back-off, resuming from
 // the last id seen via ?lastEventId=.
 
 import { eventsURL } from './api.js';
@@ -16,6 +17,16 @@ export const LIVE_TYPES = ['presence-list', 'presence', 'typing'];
 
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 15000;
+
+/**
+ * A random wait between half of ms and ms ("equal jitter"): when a proxy
+ * restart drops every listener at once, their reconnects spread over the
+ * window instead of arriving together, and each is still bounded.
+ * @param {number} ms
+ */
+export function jittered(ms) {
+  return ms / 2 + Math.random() * (ms / 2);
+}
 
 /**
  * @typedef {'connecting'|'live'|'reconnecting'} StreamState
@@ -84,7 +95,7 @@ export class RoomStream {
         es.close();
         this.onState('reconnecting');
         clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.open(), this.retryMs);
+        this.timer = setTimeout(() => this.open(), jittered(this.retryMs));
         this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
       } else {
         // The browser reconnects by itself, sending Last-Event-ID.

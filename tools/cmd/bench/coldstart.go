@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -35,9 +37,9 @@ type coldResult struct {
 	// is the part from the RIE accepting invokes to the answer, which
 	// includes the bootstrap's start and init, as Lambda's Init Duration
 	// plus the first request does.
-	Cold, FirstInvoke summary
+	Cold, FirstInvoke load.Summary
 	// Warm is the second invoke of the same process.
-	Warm summary
+	Warm load.Summary
 	// PeakRSSKiB is the median VmHWM of the bootstrap process after two
 	// invokes; 0 when /proc did not show it.
 	PeakRSSKiB int64
@@ -126,13 +128,13 @@ func (b *bench) runColdStarts(ctx context.Context) ([]coldResult, error) {
 				rss = append(rss, r)
 			}
 		}
-		res.Cold, res.FirstInvoke, res.Warm = summarize(cold), summarize(first), summarize(warm)
+		res.Cold, res.FirstInvoke, res.Warm = load.Summarize(cold), load.Summarize(first), load.Summarize(warm)
 		if len(rss) > 0 {
 			d := make([]time.Duration, len(rss))
 			for i, v := range rss {
 				d[i] = time.Duration(v)
 			}
-			res.PeakRSSKiB = int64(summarize(d).Median)
+			res.PeakRSSKiB = int64(load.Summarize(d).Median)
 		}
 		out = append(out, res)
 	}

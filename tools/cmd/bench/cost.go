@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"context"
 	"fmt"
 	"math"
@@ -49,7 +51,7 @@ type meter struct {
 // mark returns the current meter readings.
 func (b *bench) mark() meter {
 	pub, item := b.ptap.snapshot()
-	return meter{calls: b.calls.snapshot(), ddb: b.dtap.snapshot(), pub: pub, item: item}
+	return meter{calls: b.calls.Snapshot(), ddb: b.dtap.snapshot(), pub: pub, item: item}
 }
 
 // since returns the usage from m to now.
@@ -63,7 +65,7 @@ func (b *bench) since(m meter) usage {
 		}
 		u.Invocations[route] = d
 		u.apiRequests += d
-		ds := b.calls.durationsSince(route, m.calls[route])
+		ds := b.calls.DurationsSince(route, m.calls[route])
 		if len(ds) > d {
 			ds = ds[:d]
 		}
@@ -71,7 +73,7 @@ func (b *bench) since(m meter) usage {
 			u.BilledMs += math.Ceil(ms)
 		}
 	}
-	u.invocationsStream = u.Invocations[routeStream]
+	u.invocationsStream = u.Invocations[load.RouteStream]
 	return u
 }
 
@@ -154,16 +156,16 @@ func (b *bench) costRun(ctx context.Context, n int, cfg costConfig, watchIdle bo
 	s := costSample{Listeners: n, Messages: cfg.Messages}
 	var idle idleSample
 	total := int64(cfg.Messages + 1)
-	tr := newTracker(n, total)
+	tr := load.NewTracker(n, total)
 	m := b.mark()
-	ls, err := openListeners(ctx, b.listenClient, b.stack.URL()+"/room/"+room+"/events", n, b.cfg.ConnectParallel, tr)
+	ls, err := load.OpenListeners(ctx, b.listenClient, b.stack.URL()+"/room/"+room+"/events", n, b.cfg.ConnectParallel, tr)
 	if err != nil {
 		return s, idle, fmt.Errorf("cost: open %d listeners: %w", n, err)
 	}
-	defer ls.close()
+	defer ls.Close()
 	// Pushpin checks each new hold's next link about a second after it
 	// subscribes: part of what a subscription costs.
-	b.calls.settle(ctx, routeStream, 2*time.Second, 60*time.Second)
+	b.calls.Settle(ctx, load.RouteStream, 2*time.Second, 60*time.Second)
 	s.Subscribe = b.since(m)
 
 	// The room's first message (the send function's first write to it);
@@ -176,12 +178,12 @@ func (b *bench) costRun(ctx context.Context, n int, cfg costConfig, watchIdle bo
 		if err != nil {
 			return s, idle, fmt.Errorf("cost: send %d: %w", i, err)
 		}
-		_, got := tr.waitFor(ctx, id, b.cfg.DeliveryTimeout)
+		_, got := tr.WaitFor(ctx, id, b.cfg.DeliveryTimeout)
 		if i >= 2 {
 			s.Deliveries += got
 		}
 	}
-	b.calls.settle(ctx, routeSend, 300*time.Millisecond, 5*time.Second)
+	b.calls.Settle(ctx, load.RouteSend, 300*time.Millisecond, 5*time.Second)
 	s.PerMessage = b.since(m)
 
 	if watchIdle {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"fmt"
 	"io"
 	"math"
@@ -249,7 +251,7 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 		}
 		l := float64(x.Listeners)
 		pf("| %d | %.2f, %.2f | %.2f | %.2f | %s (for %d) | %.2f; %.2f | %.2f | %.2f | %.1f | %.2f | %.2f |", x.Listeners,
-			float64(u.Invocations[routeSend])/n, float64(u.Invocations[routeStream])/n, u.BilledMs/n, float64(u.apiRequests)/n,
+			float64(u.Invocations[load.RouteSend])/n, float64(u.Invocations[load.RouteStream])/n, u.BilledMs/n, float64(u.apiRequests)/n,
 			calls.calls(), x.Messages, u.DDB.BilledWRU/n, u.DDB.WRU/n, u.DDB.RRU/n, float64(u.Items)/n, float64(x.Deliveries)/n,
 			float64(x.Subscribe.invocationsStream)/l, float64(x.Subscribe.apiRequests)/l)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"math"
 	"strings"
 	"testing"
@@ -13,7 +15,7 @@ import (
 func testCostReport() costReport {
 	sample := func(n int) costSample {
 		return costSample{Listeners: n, Messages: 10, Deliveries: 10 * n, PerMessage: usage{
-			Invocations: map[string]int{routeSend: 10}, BilledMs: 30, apiRequests: 10, Publishes: 10, Items: 10,
+			Invocations: map[string]int{load.RouteSend: 10}, BilledMs: 30, apiRequests: 10, Publishes: 10, Items: 10,
 			DDB: ddbUsage{Calls: map[string]int{"TransactWriteItems": 10}, BilledWRU: 60},
 		}}
 	}
@@ -22,7 +24,7 @@ func testCostReport() costReport {
 		Samples:  []costSample{sample(1), sample(100)},
 		MemoryMB: map[string]int{"SendFunction": 1024, "StreamFunction": 1024}, DefaultLinkTimeout: 120 * time.Second,
 		Idle: idleSample{Listeners: 10, Window: 20 * time.Second, LinkTimeout: 5 * time.Second, Usage: usage{
-			Invocations: map[string]int{routeStream: 4}, invocationsStream: 4, BilledMs: 8, DDB: ddbUsage{RRU: 4},
+			Invocations: map[string]int{load.RouteStream: 4}, invocationsStream: 4, BilledMs: 8, DDB: ddbUsage{RRU: 4},
 		}},
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,10 +30,10 @@ type fanoutResult struct {
 	// Send is the request round trip of each measured message: for the
 	// origin the client's POST through Pushpin (all the origin's work, the
 	// publish included), for the baseline the publish POST.
-	Send summary
+	Send load.Summary
 	// Delivery is from the start of the request to the moment the last
 	// listener had the whole frame.
-	Delivery summary
+	Delivery load.Summary
 	// Complete is how many of Messages reached every listener in time.
 	Complete, Messages int
 	// Dups, Unknown and ReadErrs count frames received twice, frames with an
@@ -59,26 +61,26 @@ func (b *bench) runFanout(ctx context.Context, mode string, n int) (fanoutResult
 	room := fanoutRoom(mode, n)
 	res := fanoutResult{Mode: mode, Listeners: n, Messages: b.cfg.Messages}
 	total := int64(b.cfg.Warmup + b.cfg.Messages)
-	tr := newTracker(n, total)
+	tr := load.NewTracker(n, total)
 
 	start := time.Now()
-	ls, err := openListeners(ctx, b.listenClient, b.stack.URL()+"/room/"+room+"/events", n, b.cfg.ConnectParallel, tr)
+	ls, err := load.OpenListeners(ctx, b.listenClient, b.stack.URL()+"/room/"+room+"/events", n, b.cfg.ConnectParallel, tr)
 	if err != nil {
 		return res, fmt.Errorf("open %d listeners on %s: %w", n, room, err)
 	}
-	defer ls.close()
+	defer ls.Close()
 	res.Connect = time.Since(start)
 	// Pushpin calls each hold's next link about a second after it
 	// subscribes; wait until those calls are over so they do not land in
 	// the measured window.
-	b.calls.settle(ctx, routeStream, 1500*time.Millisecond, 60*time.Second)
+	b.calls.Settle(ctx, load.RouteStream, 1500*time.Millisecond, 60*time.Second)
 
 	var sends, deliveries []time.Duration
 	var before map[string]int
 	for i := int64(1); i <= total; i++ {
 		measured := i > int64(b.cfg.Warmup)
 		if i == int64(b.cfg.Warmup)+1 {
-			before = b.calls.snapshot()
+			before = b.calls.Snapshot()
 		}
 		t0 := time.Now()
 		var id int64
@@ -92,7 +94,7 @@ func (b *bench) runFanout(ctx context.Context, mode string, n int) (fanoutResult
 		if err != nil {
 			return res, fmt.Errorf("%s %d to %s: %w", mode, i, room, err)
 		}
-		last, got := tr.waitFor(ctx, id, b.cfg.DeliveryTimeout)
+		last, got := tr.WaitFor(ctx, id, b.cfg.DeliveryTimeout)
 		if !measured {
 			if got != n {
 				return res, fmt.Errorf("warm-up %s %d on %s reached %d of %d listeners in %s", mode, id, room, got, n, b.cfg.DeliveryTimeout)
@@ -105,11 +107,11 @@ func (b *bench) runFanout(ctx context.Context, mode string, n int) (fanoutResult
 			deliveries = append(deliveries, last.Sub(t0))
 		}
 	}
-	after := b.calls.snapshot()
-	res.SendCalls = after[routeSend] - before[routeSend]
-	res.StreamCalls = after[routeStream] - before[routeStream]
-	res.Send, res.Delivery = summarize(sends), summarize(deliveries)
-	res.Dups, res.Unknown, res.ReadErrs = tr.dups.Load(), tr.unknown.Load(), ls.readErrs.Load()
+	after := b.calls.Snapshot()
+	res.SendCalls = after[load.RouteSend] - before[load.RouteSend]
+	res.StreamCalls = after[load.RouteStream] - before[load.RouteStream]
+	res.Send, res.Delivery = load.Summarize(sends), load.Summarize(deliveries)
+	res.Dups, res.Unknown, res.ReadErrs = tr.Dups.Load(), tr.Unknown.Load(), ls.ReadErrs.Load()
 	return res, nil
 }
 

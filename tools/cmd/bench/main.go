@@ -24,6 +24,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"context"
 	"errors"
 	"flag"
@@ -80,7 +82,7 @@ type bench struct {
 	// client sends requests (keep-alive, as a browser); listenClient holds
 	// the listeners' connections, one each.
 	client, listenClient *http.Client
-	calls                *callCounter
+	calls                *load.CallCounter
 	// dtap and ptap sit between the functions and DynamoDB Local, and
 	// between the send function and Pushpin's publish port.
 	dtap *dynamoTap
@@ -173,7 +175,7 @@ func run() error {
 		defer f.Close()
 		stackLog = f
 	}
-	calls := newCallCounter(stackLog)
+	calls := load.NewCallCounter(stackLog)
 
 	started := time.Now()
 	rep := report{Date: started, Machine: machine(), Config: cfg}

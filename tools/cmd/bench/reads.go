@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,7 +22,7 @@ type readResult struct {
 	Name string
 	// What explains the number in the report.
 	What string
-	Lat  summary
+	Lat  load.Summary
 	// Usage is the origin's work during the measured requests (N of them).
 	Usage usage
 	N     int
@@ -81,8 +83,8 @@ func (b *bench) runReads(ctx context.Context, lastID int64) ([]readResult, error
 			}
 			lats = append(lats, d)
 		}
-		b.calls.settle(ctx, routeHistory, 200*time.Millisecond, 3*time.Second)
-		out = append(out, readResult{Name: c.name, What: c.what, Lat: summarize(lats[b.cfg.Warmup:]), Usage: b.since(m), N: b.cfg.Reads})
+		b.calls.Settle(ctx, load.RouteHistory, 200*time.Millisecond, 3*time.Second)
+		out = append(out, readResult{Name: c.name, What: c.what, Lat: load.Summarize(lats[b.cfg.Warmup:]), Usage: b.since(m), N: b.cfg.Reads})
 	}
 	return out, nil
 }
@@ -152,7 +154,7 @@ func (b *bench) hold(ctx context.Context, after, lastID int64) (time.Duration, e
 	var done time.Time
 	errc := make(chan error, 1)
 	go func() {
-		errc <- frameIDs(resp.Body, func(id int64) {
+		errc <- load.FrameIDs(resp.Body, func(id int64) {
 			if id != want || !done.IsZero() {
 				return
 			}

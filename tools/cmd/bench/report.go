@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"fmt"
 	"io"
 	"math"
@@ -96,14 +98,14 @@ func (r report) write(w io.Writer) error {
 			}
 			rawP50, vsRaw, own := time.Duration(0), math.NaN(), time.Duration(0)
 			if raw != nil {
-				rawP50, vsRaw, own = raw.Send.Median, ratio(o.Send.Median, raw.Send.Median), o.Send.Median-raw.Send.Median
+				rawP50, vsRaw, own = raw.Send.Median, load.Ratio(o.Send.Median, raw.Send.Median), o.Send.Median-raw.Send.Median
 			}
 			vsBase := math.NaN()
 			if base != nil {
-				vsBase = ratio(o.Send.Median, base.Send.Median)
+				vsBase = load.Ratio(o.Send.Median, base.Send.Median)
 			}
 			p("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d | %s |", n, fmtMs(o.Send.Median), fmtMs(o.Send.P90), fmtMs(o.Send.P99),
-				fmtRatio(vsBase), fmtMs(rawP50), fmtRatio(vsRaw), fmtMs(own), fmtRatio(ratio(own, baseOwn)), o.SendCalls, o.StreamCalls, fmtMs(o.Connect))
+				fmtRatio(vsBase), fmtMs(rawP50), fmtRatio(vsRaw), fmtMs(own), fmtRatio(load.Ratio(own, baseOwn)), o.SendCalls, o.StreamCalls, fmtMs(o.Connect))
 		}
 		p("")
 		p("### Delivery to the last listener")
@@ -118,7 +120,7 @@ func (r report) write(w io.Writer) error {
 			if o == nil {
 				continue
 			}
-			rawS, complete := summary{}, fmt.Sprintf("%d/%d", o.Complete, o.Messages)
+			rawS, complete := load.Summary{}, fmt.Sprintf("%d/%d", o.Complete, o.Messages)
 			if raw != nil {
 				rawS = raw.Delivery
 				complete += fmt.Sprintf(", %d/%d", raw.Complete, raw.Messages)
@@ -131,7 +133,7 @@ func (r report) write(w io.Writer) error {
 				over = fmt.Sprintf("%+.2f ms", float64(o.Delivery.Median-rawS.Median)/float64(time.Millisecond))
 			}
 			p("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |", n, fmtMs(o.Delivery.Median), fmtMs(o.Delivery.P90), fmtMs(o.Delivery.P99),
-				fmtMs(rawS.Median), fmtMs(rawS.P90), fmtMs(rawS.P99), fmtRatio(ratio(o.Delivery.Median, rawS.Median)), over, complete)
+				fmtMs(rawS.Median), fmtMs(rawS.P90), fmtMs(rawS.P99), fmtRatio(load.Ratio(o.Delivery.Median, rawS.Median)), over, complete)
 		}
 		p("")
 	}
@@ -142,7 +144,7 @@ func (r report) write(w io.Writer) error {
 		p("|---|---:|---:|---:|---:|---|")
 		for _, rd := range r.Reads {
 			p("| %s | %s | %s | %s | %s | %s |", rd.Name, fmtMs(rd.Lat.Median), fmtMs(rd.Lat.P90), fmtMs(rd.Lat.P99),
-				fmtRatio(ratio(rd.Lat.Median, r.Reads[0].Lat.Median)), rd.What)
+				fmtRatio(load.Ratio(rd.Lat.Median, r.Reads[0].Lat.Median)), rd.What)
 		}
 		p("")
 	}
@@ -199,7 +201,7 @@ func (r report) write(w io.Writer) error {
 				rss = fmt.Sprintf("%.1f MiB", float64(c.PeakRSSKiB)/1024)
 			}
 			p("| %s | %s | %s | %s | %s | %s | %s |", c.Function, fmtMs(c.Cold.Median), fmtMs(c.Cold.P90), fmtMs(c.FirstInvoke.Median),
-				fmtMs(c.Warm.Median), fmtRatio(ratio(c.FirstInvoke.Median, c.Warm.Median)), rss)
+				fmtMs(c.Warm.Median), fmtRatio(load.Ratio(c.FirstInvoke.Median, c.Warm.Median)), rss)
 		}
 		p("")
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +11,8 @@ import (
 func TestReportWrite(t *testing.T) {
 	t.Parallel()
 	d := func(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
-	s := func(ms float64) summary {
-		return summary{N: 50, Median: d(ms), P90: d(ms * 2), P99: d(ms * 3), Max: d(ms * 3)}
+	s := func(ms float64) load.Summary {
+		return load.Summary{N: 50, Median: d(ms), P90: d(ms * 2), P99: d(ms * 3), Max: d(ms * 3)}
 	}
 	r := report{
 		Date:    time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC),

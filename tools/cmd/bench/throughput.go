@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/tools/load"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -41,7 +43,7 @@ type throughputResult struct {
 	// Requests answered with a 2xx, and the others.
 	OK, Failed int
 	Elapsed    time.Duration
-	Lat        summary
+	Lat        load.Summary
 	// Invocations of the request's route and DynamoDB usage during the row.
 	Invocations int
 	DDB         ddbUsage
@@ -68,9 +70,9 @@ func (b *bench) runThroughput(ctx context.Context) ([]throughputResult, error) {
 		for _, kind := range []string{reqSend, reqHistory} {
 			for _, c := range b.cfg.Concurrency {
 				b.progress.Info("throughput", "request", kind, "path", path, "concurrency", c)
-				route := routeSend
+				route := load.RouteSend
 				if kind == reqHistory {
-					route = routeHistory
+					route = load.RouteHistory
 				}
 				do := func(ctx context.Context, worker int) error {
 					if kind == reqHistory {
@@ -85,14 +87,14 @@ func (b *bench) runThroughput(ctx context.Context) ([]throughputResult, error) {
 				if _, err := b.load(ctx, c, c, do); err != nil {
 					return nil, fmt.Errorf("throughput warm-up %s %s ×%d: %w", kind, path, c, err)
 				}
-				calls0, ddb0 := b.calls.get(route), b.dtap.snapshot()
+				calls0, ddb0 := b.calls.Get(route), b.dtap.snapshot()
 				res, err := b.load(ctx, c, b.cfg.Requests, do)
 				if err != nil {
 					return nil, fmt.Errorf("throughput %s %s ×%d: %w", kind, path, c, err)
 				}
 				res.Request, res.Path = kind, path
-				b.calls.settle(ctx, route, 300*time.Millisecond, 5*time.Second)
-				res.Invocations = b.calls.get(route) - calls0
+				b.calls.Settle(ctx, route, 300*time.Millisecond, 5*time.Second)
+				res.Invocations = b.calls.Get(route) - calls0
 				res.DDB = b.dtap.snapshot().minus(ddb0)
 				out = append(out, res)
 			}
@@ -130,7 +132,7 @@ func (b *bench) load(ctx context.Context, c, n int, do func(ctx context.Context,
 		}()
 	}
 	wg.Wait()
-	res := throughputResult{Concurrency: c, OK: len(lats), Failed: int(failed.Load()), Elapsed: time.Since(start), Lat: summarize(lats)}
+	res := throughputResult{Concurrency: c, OK: len(lats), Failed: int(failed.Load()), Elapsed: time.Since(start), Lat: load.Summarize(lats)}
 	return res, ctx.Err()
 }
 

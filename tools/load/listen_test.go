@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func TestFrameIDs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var got []int64
-			if err := frameIDs(strings.NewReader(tc.stream), func(id int64) { got = append(got, id) }); err != nil {
+			if err := FrameIDs(strings.NewReader(tc.stream), func(id int64) { got = append(got, id) }); err != nil {
 				t.Fatalf("frameIDs: %v", err)
 			}
 			if !slices.Equal(got, tc.want) {
@@ -58,16 +58,16 @@ func TestTracker(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tr := newTracker(tc.listeners, 3)
+			tr := NewTracker(tc.listeners, 3)
 			// Record latest first, so the maximum is not simply the last call.
 			for i := len(tc.records) - 1; i >= 0; i-- {
-				tr.record(tc.records[i], base.Add(time.Duration(i)*time.Millisecond))
+				tr.Record(tc.records[i], base.Add(time.Duration(i)*time.Millisecond))
 			}
-			last, count := tr.waitFor(context.Background(), tc.wait, 10*time.Millisecond)
+			last, count := tr.WaitFor(context.Background(), tc.wait, 10*time.Millisecond)
 			if count != tc.wantCount || (tc.wantAll && !last.Equal(tc.wantLast)) || (!tc.wantAll && !last.IsZero()) {
 				t.Errorf("waitFor = %v, %d; want %v, %d", last, count, tc.wantLast, tc.wantCount)
 			}
-			if got := tr.unknown.Load(); got != tc.unknown {
+			if got := tr.Unknown.Load(); got != tc.unknown {
 				t.Errorf("unknown = %d, want %d", got, tc.unknown)
 			}
 		})

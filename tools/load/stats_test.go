@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"math"
@@ -23,20 +23,20 @@ func TestSummarize(t *testing.T) {
 	cases := []struct {
 		name    string
 		samples []time.Duration
-		want    summary
+		want    Summary
 	}{
-		{"empty", nil, summary{}},
-		{"one", ms(7), summary{N: 1, Median: ms(7)[0], P90: ms(7)[0], P99: ms(7)[0], Max: ms(7)[0]}},
-		{"odd unsorted", ms(5, 1, 3), summary{N: 3, Median: ms(3)[0], P90: ms(5)[0], P99: ms(5)[0], Max: ms(5)[0]}},
-		{"even takes lower middle", ms(4, 1, 3, 2), summary{N: 4, Median: ms(2)[0], P90: ms(4)[0], P99: ms(4)[0], Max: ms(4)[0]}},
-		{"hundred", ms(hundred...), summary{N: 100, Median: ms(50)[0], P90: ms(90)[0], P99: ms(99)[0], Max: ms(100)[0]}},
+		{"empty", nil, Summary{}},
+		{"one", ms(7), Summary{N: 1, Median: ms(7)[0], P90: ms(7)[0], P99: ms(7)[0], Max: ms(7)[0]}},
+		{"odd unsorted", ms(5, 1, 3), Summary{N: 3, Median: ms(3)[0], P90: ms(5)[0], P99: ms(5)[0], Max: ms(5)[0]}},
+		{"even takes lower middle", ms(4, 1, 3, 2), Summary{N: 4, Median: ms(2)[0], P90: ms(4)[0], P99: ms(4)[0], Max: ms(4)[0]}},
+		{"hundred", ms(hundred...), Summary{N: 100, Median: ms(50)[0], P90: ms(90)[0], P99: ms(99)[0], Max: ms(100)[0]}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			before := append([]time.Duration(nil), tc.samples...)
-			if got := summarize(tc.samples); got != tc.want {
-				t.Errorf("summarize(%v) = %+v, want %+v", tc.samples, got, tc.want)
+			if got := Summarize(tc.samples); got != tc.want {
+				t.Errorf("Summarize(%v) = %+v, want %+v", tc.samples, got, tc.want)
 			}
 			for i := range before {
 				if before[i] != tc.samples[i] {
@@ -61,9 +61,9 @@ func TestRatio(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := ratio(tc.a, tc.b)
+			got := Ratio(tc.a, tc.b)
 			if got != tc.want && !(math.IsNaN(got) && math.IsNaN(tc.want)) {
-				t.Errorf("ratio(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+				t.Errorf("Ratio(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bufio"
@@ -14,22 +14,22 @@ import (
 	"time"
 )
 
-// tracker records, for every event id of one run, how many listeners have
-// received it and when the last of them did. Listeners call record
-// concurrently; waitFor returns once every listener has an id.
-type tracker struct {
+// Tracker records, for every event id of one run, how many listeners have
+// received it and when the last of them did. Listeners call Record
+// concurrently; WaitFor returns once every listener has an id.
+type Tracker struct {
 	listeners int32
 	counts    []atomic.Int32
 	last      []atomic.Int64 // UnixNano of the latest receipt
 	done      []chan struct{}
-	// dups counts frames a listener received twice or out of order;
-	// unknown counts ids outside the run's range.
-	dups, unknown atomic.Int64
+	// Dups counts frames a listener received twice or out of order;
+	// Unknown counts ids outside the run's range.
+	Dups, Unknown atomic.Int64
 }
 
-// newTracker tracks ids 1..maxID for the given number of listeners.
-func newTracker(listeners int, maxID int64) *tracker {
-	t := &tracker{
+// NewTracker tracks ids 1..maxID for the given number of listeners.
+func NewTracker(listeners int, maxID int64) *Tracker {
+	t := &Tracker{
 		listeners: int32(listeners),
 		counts:    make([]atomic.Int32, maxID+1),
 		last:      make([]atomic.Int64, maxID+1),
@@ -41,10 +41,10 @@ func newTracker(listeners int, maxID int64) *tracker {
 	return t
 }
 
-// record notes that one listener received id at.
-func (t *tracker) record(id int64, at time.Time) {
+// Record notes that one listener received id at.
+func (t *Tracker) Record(id int64, at time.Time) {
 	if id < 1 || id >= int64(len(t.counts)) {
-		t.unknown.Add(1)
+		t.Unknown.Add(1)
 		return
 	}
 	ns := at.UnixNano()
@@ -59,10 +59,10 @@ func (t *tracker) record(id int64, at time.Time) {
 	}
 }
 
-// waitFor waits until every listener has received id, or timeout. It
+// WaitFor waits until every listener has received id, or timeout. It
 // returns the time the last one did (zero when not all did) and how many
 // did.
-func (t *tracker) waitFor(ctx context.Context, id int64, timeout time.Duration) (time.Time, int) {
+func (t *Tracker) WaitFor(ctx context.Context, id int64, timeout time.Duration) (time.Time, int) {
 	if id < 1 || id >= int64(len(t.done)) {
 		return time.Time{}, 0
 	}
@@ -77,12 +77,28 @@ func (t *tracker) waitFor(ctx context.Context, id int64, timeout time.Duration) 
 	return time.Time{}, int(t.counts[id].Load())
 }
 
-// frameIDs reads an SSE stream and calls fn with the id of every complete
+// FrameIDs reads an SSE stream and calls fn with the id of every complete
 // frame that has one, in order, when its terminating blank line arrives.
 // Comments and frames without an id are skipped. It returns when r ends.
-func frameIDs(r io.Reader, fn func(id int64)) error {
+func FrameIDs(r io.Reader, fn func(id int64)) error {
+	return ReadFrames(r, func(f Frame) { fn(f.ID) }, nil)
+}
+
+// Frame is one SSE frame with a numeric id.
+type Frame struct {
+	// ID is the frame's id field.
+	ID int64
+	// Event is its event field ("" when absent).
+	Event string
+}
+
+// ReadFrames reads an SSE stream and calls fn with every complete frame
+// that has a numeric id, in order, when its terminating blank line
+// arrives, and retry (when not nil) with every retry field. Comments and
+// frames without an id are skipped. It returns when r ends.
+func ReadFrames(r io.Reader, fn func(Frame), retry func(time.Duration)) error {
 	br := bufio.NewReaderSize(r, 16<<10)
-	id := ""
+	id, event := "", ""
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -96,33 +112,39 @@ func frameIDs(r io.Reader, fn func(id int64)) error {
 		case line == "":
 			if id != "" {
 				if n, err := strconv.ParseInt(id, 10, 64); err == nil {
-					fn(n)
+					fn(Frame{ID: n, Event: event})
 				}
 			}
-			id = ""
+			id, event = "", ""
 		case strings.HasPrefix(line, "id:"):
 			id = strings.TrimPrefix(strings.TrimPrefix(line, "id:"), " ")
+		case strings.HasPrefix(line, "event:"):
+			event = strings.TrimPrefix(strings.TrimPrefix(line, "event:"), " ")
+		case strings.HasPrefix(line, "retry:") && retry != nil:
+			if ms, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "retry:"))); err == nil && ms >= 0 {
+				retry(time.Duration(ms) * time.Millisecond)
+			}
 		}
 	}
 }
 
-// listeners holds N open SSE connections through Pushpin that feed a
-// tracker.
-type listeners struct {
+// Listeners holds N open SSE connections through Pushpin that feed a
+// Tracker.
+type Listeners struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	t      *tracker
-	// readErrs counts streams that ended with an error other than the
+	t      *Tracker
+	// ReadErrs counts streams that ended with an error other than the
 	// cancellation that closes them.
-	readErrs atomic.Int64
+	ReadErrs atomic.Int64
 }
 
-// openListeners connects n listeners to url (an events URL through
+// OpenListeners connects n listeners to url (an events URL through
 // Pushpin), at most parallel at a time, and returns once every one has its
 // response headers: Pushpin has the hold and has subscribed the channel.
-func openListeners(ctx context.Context, client *http.Client, url string, n, parallel int, t *tracker) (*listeners, error) {
+func OpenListeners(ctx context.Context, client *http.Client, url string, n, parallel int, t *Tracker) (*Listeners, error) {
 	lctx, cancel := context.WithCancel(ctx)
-	ls := &listeners{cancel: cancel, t: t}
+	ls := &Listeners{cancel: cancel, t: t}
 	sem := make(chan struct{}, parallel)
 	errc := make(chan error, n)
 	var opened sync.WaitGroup
@@ -154,17 +176,17 @@ func openListeners(ctx context.Context, client *http.Client, url string, n, para
 				defer ls.wg.Done()
 				defer resp.Body.Close()
 				var seen int64
-				err := frameIDs(resp.Body, func(id int64) {
+				err := FrameIDs(resp.Body, func(id int64) {
 					now := time.Now()
 					if id <= seen {
-						t.dups.Add(1)
+						t.Dups.Add(1)
 						return
 					}
 					seen = id
-					t.record(id, now)
+					t.Record(id, now)
 				})
 				if err != nil && lctx.Err() == nil {
-					ls.readErrs.Add(1)
+					ls.ReadErrs.Add(1)
 				}
 			}()
 		}()
@@ -172,14 +194,14 @@ func openListeners(ctx context.Context, client *http.Client, url string, n, para
 	opened.Wait()
 	close(errc)
 	if err := <-errc; err != nil {
-		ls.close()
+		ls.Close()
 		return nil, err
 	}
 	return ls, nil
 }
 
-// close closes every connection and waits for the readers.
-func (ls *listeners) close() {
+// Close closes every connection and waits for the readers.
+func (ls *Listeners) Close() {
 	ls.cancel()
 	ls.wg.Wait()
 }

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bytes"
@@ -11,17 +11,17 @@ import (
 	"time"
 )
 
-// Routes counted by callCounter.
+// Routes counted by CallCounter.
 const (
-	routeSend    = "POST /room/{room}/messages"
-	routeStream  = "GET /room/{room}/events"
-	routeHistory = "GET /room/{room}/messages"
+	RouteSend    = "POST /room/{room}/messages"
+	RouteStream  = "GET /room/{room}/events"
+	RouteHistory = "GET /room/{room}/messages"
 )
 
-// callCounter reads the local stack's log and counts the functions'
+// CallCounter reads the local stack's log and counts the functions'
 // request lines by route: how many invocations the origin served. Lines
 // are passed on to out.
-type callCounter struct {
+type CallCounter struct {
 	out io.Writer
 
 	mu      sync.Mutex
@@ -31,8 +31,8 @@ type callCounter struct {
 	durations map[string][]float64
 }
 
-func newCallCounter(out io.Writer) *callCounter {
-	return &callCounter{out: out, counts: map[string]int{}, durations: map[string][]float64{}}
+func NewCallCounter(out io.Writer) *CallCounter {
+	return &CallCounter{out: out, counts: map[string]int{}, durations: map[string][]float64{}}
 }
 
 // functionsPrefix starts the lines of the in-process functions in the
@@ -40,7 +40,7 @@ func newCallCounter(out io.Writer) *callCounter {
 var functionsPrefix = []byte("[functions] ")
 
 // Write implements io.Writer.
-func (c *callCounter) Write(p []byte) (int, error) {
+func (c *CallCounter) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	c.partial = append(c.partial, p...)
 	for {
@@ -59,7 +59,7 @@ func (c *callCounter) Write(p []byte) (int, error) {
 }
 
 // count counts one line if it is a function's request line.
-func (c *callCounter) count(line []byte) {
+func (c *CallCounter) count(line []byte) {
 	rest, ok := bytes.CutPrefix(line, functionsPrefix)
 	if !ok || !bytes.Contains(rest, []byte(`"msg":"request"`)) {
 		return
@@ -74,28 +74,28 @@ func (c *callCounter) count(line []byte) {
 	}
 }
 
-// snapshot returns the counts so far.
-func (c *callCounter) snapshot() map[string]int {
+// Snapshot returns the counts so far.
+func (c *CallCounter) Snapshot() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.counts)
 }
 
-// get returns the count of one route.
-func (c *callCounter) get(route string) int {
+// Get returns the count of one route.
+func (c *CallCounter) Get(route string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.counts[route]
 }
 
-// settle waits until route's count has not changed for quiet, or until
+// Settle waits until route's count has not changed for quiet, or until
 // limit has passed.
-func (c *callCounter) settle(ctx context.Context, route string, quiet, limit time.Duration) {
+func (c *CallCounter) Settle(ctx context.Context, route string, quiet, limit time.Duration) {
 	deadline := time.Now().Add(limit)
-	last, since := c.get(route), time.Now()
+	last, since := c.Get(route), time.Now()
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(100 * time.Millisecond)
-		if n := c.get(route); n != last {
+		if n := c.Get(route); n != last {
 			last, since = n, time.Now()
 		} else if time.Since(since) >= quiet {
 			return
@@ -103,9 +103,9 @@ func (c *callCounter) settle(ctx context.Context, route string, quiet, limit tim
 	}
 }
 
-// durationsSince returns the handler durations (ms) of route's
+// DurationsSince returns the handler durations (ms) of route's
 // invocations after the first from.
-func (c *callCounter) durationsSince(route string, from int) []float64 {
+func (c *CallCounter) DurationsSince(route string, from int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d := c.durations[route]

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func TestCallCounter(t *testing.T) {
 		{"request lines by route", []string{
 			`[functions] {"time":"t","level":"INFO","msg":"request","method":"GET","route":"GET /room/{room}/events","status":200}` + "\n",
 			`[functions] {"msg":"request","route":"POST /room/{room}/messages"}` + "\n" + `[functions] {"msg":"request","route":"GET /room/{room}/events"}` + "\n",
-		}, map[string]int{routeStream: 2, routeSend: 1}},
+		}, map[string]int{RouteStream: 2, RouteSend: 1}},
 		{"split across writes", []string{`[functions] {"msg":"requ`, `est","route":"GET /rooms"}` + "\n"}, map[string]int{"GET /rooms": 1}},
 		{"other parts and messages ignored", []string{
 			`[apigw] {"msg":"request","route":"GET /room/{room}/events"}` + "\n",
@@ -28,7 +28,7 @@ func TestCallCounter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			c := newCallCounter(&out)
+			c := NewCallCounter(&out)
 			want := ""
 			for _, w := range tc.writes {
 				if _, err := c.Write([]byte(w)); err != nil {
@@ -36,7 +36,7 @@ func TestCallCounter(t *testing.T) {
 				}
 				want += w
 			}
-			got := c.snapshot()
+			got := c.Snapshot()
 			if len(got) != len(tc.want) {
 				t.Errorf("counts = %v, want %v", got, tc.want)
 			}
