@@ -1,6 +1,9 @@
 package chat
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors of the domain. The HTTP layer maps them to status codes in
 // one place with errors.Is; wrap them with context, never replace them.
@@ -26,6 +29,14 @@ var (
 	// ErrClientIDTaken means another user's message in the room already has
 	// that clientId; nothing is stored.
 	ErrClientIDTaken = errors.New("chat: clientId is taken by another user's message")
+	// ErrMessageDeleted means the message was deleted (by its author or an
+	// admin clear) and cannot be edited or reacted to.
+	ErrMessageDeleted = errors.New("chat: message was deleted")
+	// ErrNotAuthor means the caller tried to edit someone else's message.
+	// It wraps ErrForbidden.
+	ErrNotAuthor = fmt.Errorf("%w: only the author may edit a message", ErrForbidden)
+	// ErrUnknownEmoji means the reaction is not one of ReactionEmoji.
+	ErrUnknownEmoji = errors.New("chat: not one of the reaction emoji")
 	// ErrConflict means concurrent writers kept winning the race for the next
 	// event id and the store gave up; the request may be retried.
 	ErrConflict = errors.New("chat: too many concurrent writers")

@@ -25,19 +25,31 @@ type Message struct {
 	SentAt time.Time `json:"sentAt"`
 	// ClientID is the author's idempotency key (a UUID), if one was given.
 	ClientID string `json:"clientId,omitempty"`
+	// EditedAt is when the author last edited the message, nil if never.
+	// Text and HTML are then the edited version.
+	EditedAt *time.Time `json:"editedAt,omitempty"`
+	// Reactions are the users who reacted, by emoji (one of
+	// ReactionEmoji), each list sorted; empty emoji are left out.
+	Reactions map[string][]string `json:"reactions,omitempty"`
 }
 
 // TimeFormat is how sentAt is written: RFC 3339 in UTC with exactly three
 // fractional digits, so the strings sort as the times do.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// MarshalJSON writes the message with sentAt in TimeFormat.
+// MarshalJSON writes the message with sentAt and editedAt in TimeFormat.
 func (m Message) MarshalJSON() ([]byte, error) {
 	type plain Message // without the method, so no recursion
+	var edited *string
+	if m.EditedAt != nil {
+		e := m.EditedAt.UTC().Format(TimeFormat)
+		edited = &e
+	}
 	return json.Marshal(struct {
 		plain
-		SentAt string `json:"sentAt"`
-	}{plain(m), m.SentAt.UTC().Format(TimeFormat)})
+		SentAt   string  `json:"sentAt"`
+		EditedAt *string `json:"editedAt,omitempty"`
+	}{plain(m), m.SentAt.UTC().Format(TimeFormat), edited})
 }
 
 // LogValue keeps the message text out of logs.
@@ -61,6 +73,11 @@ const (
 	EventDelete      EventType = "delete"
 	EventRefresh     EventType = "refresh"
 	EventStreamReset EventType = "stream-reset"
+	// EventEdit says a message's author edited it; its data is the message
+	// as edited.
+	EventEdit EventType = "edit"
+	// EventReaction says a user added or removed a reaction to a message.
+	EventReaction EventType = "reaction"
 )
 
 // Event is one change to a room, with the room's next event id.
@@ -73,8 +90,15 @@ type Event struct {
 	Type EventType
 	// At is when the event was stored, in UTC.
 	At time.Time
-	// Message is set for EventMessage.
+	// Message is set for EventMessage, and for EventEdit: the edited
+	// message as it is now. It is nil for the tombstone of a deleted
+	// message, and for an edit of a message deleted since: no frame is sent
+	// for those.
 	Message *Message
+	// EditedID is the id of the edited message, for EventEdit.
+	EditedID int64
+	// Reaction is set for EventReaction.
+	Reaction *Reaction
 	// DeletedID is the id of the removed message, for EventDelete.
 	DeletedID int64
 	// User is the user whose messages were cleared, for an EventRefresh that
@@ -103,6 +127,16 @@ func (e Event) Data() ([]byte, error) {
 			return nil, fmt.Errorf("chat: event %s/%d: message event without message", e.Room, e.ID)
 		}
 		v = e.Message
+	case EventEdit:
+		if e.Message == nil {
+			return nil, fmt.Errorf("chat: event %s/%d: edit event without its message", e.Room, e.ID)
+		}
+		v = e.Message
+	case EventReaction:
+		if e.Reaction == nil {
+			return nil, fmt.Errorf("chat: event %s/%d: reaction event without its reaction", e.Room, e.ID)
+		}
+		v = e.Reaction
 	case EventDelete:
 		v = deletePayload{ID: e.DeletedID, Room: e.Room}
 	case EventRefresh, EventStreamReset:

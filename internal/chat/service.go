@@ -316,12 +316,13 @@ func (r Replay) FramesWithin(maxBytes int) ([]byte, Replay, error) {
 	return out, r, nil
 }
 
-// Frames encodes the replay as SSE frames. Tombstones of deleted messages
-// are skipped: the delete event that follows them tells the client.
+// Frames encodes the replay as SSE frames. Tombstones of deleted messages,
+// and edits of messages deleted since, are skipped: the delete event tells
+// the client.
 func (r Replay) Frames() ([]byte, error) {
 	var out []byte
 	for _, ev := range r.Events {
-		if ev.Type == EventMessage && ev.Message == nil {
+		if (ev.Type == EventMessage || ev.Type == EventEdit) && ev.Message == nil {
 			continue
 		}
 		var err error

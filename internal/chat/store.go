@@ -18,6 +18,21 @@ type Store interface {
 	// a delete event. ErrMessageNotFound if there is no such live message,
 	// ErrForbidden if another user wrote it.
 	DeleteMessage(ctx context.Context, room string, id int64, user string) (Event, error)
+	// EditMessage replaces the text and HTML of message e.ID of e.Room if
+	// e.User wrote it, stamps its EditedAt and appends an edit event
+	// carrying the message as edited. If e.ClientID is not empty and
+	// already names an edit of that message by e.User, it stores nothing
+	// and returns an edit event with the message as it is, created ==
+	// false. ErrMessageNotFound if there is no such message, ErrNotAuthor if
+	// another user wrote it, ErrMessageDeleted if it was deleted,
+	// ErrClientIDTaken if the clientId names another write.
+	EditMessage(ctx context.Context, e Edit) (ev Event, created bool, err error)
+	// React adds (r.On) or removes r.User's r.Emoji reaction to message
+	// r.MessageID of r.Room and appends a reaction event, unless the
+	// reaction is already so: then it stores nothing and changed is false.
+	// ErrMessageNotFound if there is no such message, ErrMessageDeleted if
+	// it was deleted.
+	React(ctx context.Context, r Reaction) (ev Event, changed bool, err error)
 	// ClearRoom removes every message of the room, or only user's when user
 	// is not empty, and appends a refresh event.
 	ClearRoom(ctx context.Context, room, user string) (Event, error)
@@ -34,7 +49,8 @@ type Store interface {
 	// id order, and the room's last event id (0 for a room with no events).
 	// A message deleted by its author leaves a tombstone: its event comes
 	// back with Type EventMessage and Message nil, so ids stay contiguous;
-	// callers send nothing for it. A gap between after and the first
+	// callers send nothing for it. An edit event carries the edited message
+	// as it is when read (the latest edit), or nil once it is deleted. A gap between after and the first
 	// returned id means the events in between are gone (expired by TTL or
 	// removed by an admin clear).
 	EventsAfter(ctx context.Context, room string, after int64, limit int) (evs []Event, lastID int64, err error)

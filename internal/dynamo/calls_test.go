@@ -61,6 +61,11 @@ func (c *countingAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 	return c.next.DeleteItem(ctx, in, o...)
 }
 
+func (c *countingAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.count("BatchGetItem")
+	return c.next.BatchGetItem(ctx, in, o...)
+}
+
 // TestCallCounts pins the DynamoDB calls each method makes without
 // contention, on one warm store (a warm function): the cost model that
 // docs/cost.md prices. An uncontended send is one TransactWriteItems.

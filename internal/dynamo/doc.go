@@ -49,12 +49,18 @@
 //
 // # Attribute names
 //
-// pk, sk: keys. lastId: the head's last event id. type: "message", "delete"
-// or "refresh". id: the event id (on a CID item: the message's id). at: when
+// pk, sk: keys. lastId: the head's last event id. type: "message", "delete",
+// "refresh", "edit" or "reaction". id: the event id (on a CID item: the id
+// of the message, or of the edit, it names). at: when
 // the event was stored, Unix milliseconds. user, text, html, clientId: the
 // message fields; user is also the cleared user of a refresh. deletedId: the
 // removed message of a delete event. tomb: true on a message deleted by its
 // author or cleared for its user (text, html, user index keys removed).
+// target: the message an edit or reaction event is about. editedAt: when a
+// message was last edited, Unix milliseconds. rx:<emoji>: the users (a
+// string set) who reacted to a message with that emoji. emoji, on: a
+// reaction event's emoji and whether it was added. An edit event holds no
+// text: EventsAfter joins the message's current item.
 // expiresAt: Unix seconds after which DynamoDB's TTL may remove the item,
 // set on events and idempotency keys only when a retention is configured;
 // the head never expires.

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,13 @@ const (
 	attrClientID  = "clientId"
 	attrDeletedID = "deletedId"
 	attrTomb      = "tomb"
+	attrTarget    = "target"
+	attrEditedAt  = "editedAt"
+	attrEmoji     = "emoji"
+	attrOn        = "on"
+	// prefixReaction starts the name of a message's attribute holding the
+	// users (a string set) who reacted with one emoji: "rx:👍".
+	prefixReaction = "rx:"
 )
 
 // Sort keys and key prefixes.
@@ -186,6 +194,23 @@ func decodeEvent(room string, item map[string]types.AttributeValue) (chat.Event,
 			SentAt:   ev.At,
 			ClientID: getS(item, attrClientID),
 		}
+		if err := decodeChanges(ev.Message, item); err != nil {
+			return chat.Event{}, fmt.Errorf("decode event %s/%d: %w", room, id, err)
+		}
+	case chat.EventEdit:
+		// The message comes from its own item (EventsAfter joins it).
+		if ev.EditedID, err = getN(item, attrTarget); err != nil {
+			return chat.Event{}, fmt.Errorf("decode event %s/%d: %w", room, id, err)
+		}
+	case chat.EventReaction:
+		target, err := getN(item, attrTarget)
+		if err != nil {
+			return chat.Event{}, fmt.Errorf("decode event %s/%d: %w", room, id, err)
+		}
+		ev.Reaction = &chat.Reaction{
+			MessageID: target, Room: room, User: getS(item, attrUser),
+			Emoji: getS(item, attrEmoji), On: getBool(item, attrOn),
+		}
 	case chat.EventDelete:
 		if ev.DeletedID, err = getN(item, attrDeletedID); err != nil {
 			return chat.Event{}, fmt.Errorf("decode event %s/%d: %w", room, id, err)
@@ -197,3 +222,40 @@ func decodeEvent(room string, item map[string]types.AttributeValue) (chat.Event,
 	}
 	return ev, nil
 }
+
+// decodeChanges reads what edits and reactions changed on a message item:
+// editedAt and the rx:<emoji> sets.
+func decodeChanges(m *chat.Message, item map[string]types.AttributeValue) error {
+	edited, err := getN(item, attrEditedAt)
+	if err != nil {
+		return err
+	}
+	if edited != 0 {
+		at := time.UnixMilli(edited).UTC()
+		m.EditedAt = &at
+	}
+	for name, v := range item {
+		emoji, ok := strings.CutPrefix(name, prefixReaction)
+		if !ok {
+			continue
+		}
+		set, ok := v.(*types.AttributeValueMemberSS)
+		if !ok {
+			return fmt.Errorf("attribute %s is %T: %w", name, v, errBadItem)
+		}
+		if len(set.Value) == 0 {
+			continue
+		}
+		if m.Reactions == nil {
+			m.Reactions = map[string][]string{}
+		}
+		users := append([]string(nil), set.Value...)
+		slices.Sort(users)
+		m.Reactions[emoji] = users
+	}
+	return nil
+}
+
+// reactionAttr is the name of a message's attribute holding the users who
+// reacted with emoji.
+func reactionAttr(emoji string) string { return prefixReaction + emoji }

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -75,7 +76,16 @@ func TestDecodeEvent(t *testing.T) {
 	del[attrDeletedID] = numAV(7)
 	ref := eventItem("lobby", 9, chat.EventRefresh, at, 0)
 	ref[attrUser] = strAV("bob")
-	badType := eventItem("lobby", 10, "edit", at, 0)
+	badType := eventItem("lobby", 10, "poll", at, 0)
+	edit := eventItem("lobby", 12, chat.EventEdit, at, 0)
+	edit[attrTarget] = numAV(7)
+	later := at.Add(time.Minute)
+	changed := m
+	changed.EditedAt = &later
+	changed.Reactions = map[string][]string{"👍": {"ana", "bob"}}
+	changedItem := messageItem(m, 0)
+	changedItem[attrEditedAt] = numAV(later.UnixMilli())
+	changedItem[reactionAttr("👍")] = &types.AttributeValueMemberSS{Value: []string{"bob", "ana"}}
 	badID := eventItem("lobby", 11, chat.EventDelete, at, 0)
 	badID[attrDeletedID] = strAV("seven")
 	tests := []struct {
@@ -88,6 +98,8 @@ func TestDecodeEvent(t *testing.T) {
 		{"tombstone", tombstoneItem("lobby", 7, at, 99), chat.Event{ID: 7, Room: "lobby", Type: chat.EventMessage, At: at}, true},
 		{"delete", del, chat.Event{ID: 8, Room: "lobby", Type: chat.EventDelete, At: at, DeletedID: 7}, true},
 		{"refresh", ref, chat.Event{ID: 9, Room: "lobby", Type: chat.EventRefresh, At: at, User: "bob"}, true},
+		{"edited, with reactions", changedItem, chat.Event{ID: 7, Room: "lobby", Type: chat.EventMessage, At: at, Message: &changed}, true},
+		{"edit", edit, chat.Event{ID: 12, Room: "lobby", Type: chat.EventEdit, At: at, EditedID: 7}, true},
 		{"unknown type", badType, chat.Event{}, false},
 		{"number stored as string", badID, chat.Event{}, false},
 	}
@@ -103,7 +115,7 @@ func TestDecodeEvent(t *testing.T) {
 			}
 			gotMsg, wantMsg := got.Message, tc.want.Message
 			got.Message, tc.want.Message = nil, nil
-			if got != tc.want || (gotMsg == nil) != (wantMsg == nil) || (gotMsg != nil && *gotMsg != *wantMsg) {
+			if got != tc.want || (gotMsg == nil) != (wantMsg == nil) || (gotMsg != nil && !reflect.DeepEqual(*gotMsg, *wantMsg)) {
 				t.Fatalf("decodeEvent = %+v (message %+v), want %+v (message %+v)", got, gotMsg, tc.want, wantMsg)
 			}
 		})

@@ -136,6 +136,11 @@ func (s *Store) duplicate(ctx context.Context, room, clientID string, id int64) 
 	if err != nil {
 		return chat.Event{}, false, err
 	}
+	if ev.Type == chat.EventEdit {
+		// An edit's key: the clientId names that edit for as long as the
+		// key lives.
+		return chat.Event{}, false, fmt.Errorf("clientId %s names edit %d: %w", clientID, id, chat.ErrClientIDTaken)
+	}
 	if ev.Message == nil || ev.Message.ClientID != clientID {
 		return chat.Event{ID: id}, false, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -101,7 +102,9 @@ func (s *Store) Messages(ctx context.Context, room string, before int64, limit i
 // Query from EV#<after+1> to META with Limit limit+1 returns the events and
 // then the head; only when more than limit events are waiting is the head
 // not reached, and one GetItem reads it. Tombstones come back as
-// EventMessage events with a nil Message.
+// EventMessage events with a nil Message. Edit events come with their
+// message as it is now (joinEdits: one BatchGetItem when there are any),
+// nil when it was deleted since.
 func (s *Store) EventsAfter(ctx context.Context, room string, after int64, limit int) ([]chat.Event, int64, error) {
 	if !chat.ValidSlug(room) {
 		return nil, 0, fmt.Errorf("dynamo: events after: room %q is not a valid slug", room)
@@ -172,7 +175,76 @@ func (s *Store) EventsAfter(ctx context.Context, room string, after int64, limit
 			return nil, 0, fmt.Errorf("events of %s after %d: %w", room, after, err)
 		}
 	}
+	if err := s.joinEdits(ctx, room, evs); err != nil {
+		return nil, 0, fmt.Errorf("events of %s after %d: %w", room, after, err)
+	}
 	return evs, last, nil
+}
+
+// maxBatchGet is the most keys one BatchGetItem takes.
+const maxBatchGet = 100
+
+// joinEdits gives every edit event among evs the edited message as it is
+// now, read after the Query with one strongly consistent BatchGetItem per
+// 100 edited messages (none when evs hold no edit). An edit event keeps no
+// text of its own: the message item holds the latest, so a deleted or
+// cleared message takes its edits' text with it, and the read after the
+// Query sees at least the edit the Query saw (a Query is not isolated from
+// a transaction that commits while it runs; this later read is).
+func (s *Store) joinEdits(ctx context.Context, room string, evs []chat.Event) error {
+	var ids []int64
+	for _, ev := range evs {
+		if ev.Type == chat.EventEdit && !slices.Contains(ids, ev.EditedID) {
+			ids = append(ids, ev.EditedID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	msgs := make(map[int64]*chat.Message, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(maxBatchGet, len(ids))]
+		ids = ids[len(chunk):]
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, id := range chunk {
+			keys[i] = key(roomPK(room), eventSK(id))
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 1; len(req) > 0; attempt++ {
+			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return fmt.Errorf("read %d edited messages: %w", len(chunk), err)
+			}
+			for _, it := range out.Responses[s.table] {
+				ev, err := decodeEvent(room, it)
+				if err != nil {
+					return err
+				}
+				if ev.Type == chat.EventMessage && ev.Message != nil {
+					msgs[ev.ID] = ev.Message
+				}
+			}
+			req = out.UnprocessedKeys
+			if len(req) == 0 {
+				break
+			}
+			if attempt >= maxBatchAttempts {
+				return fmt.Errorf("read edited messages: keys still unprocessed after %d attempts", attempt)
+			}
+			if err := sleep(ctx, batchBackoff(attempt)); err != nil {
+				return fmt.Errorf("read edited messages: %w", err)
+			}
+		}
+	}
+	for i := range evs {
+		if evs[i].Type == chat.EventEdit {
+			if m := msgs[evs[i].EditedID]; m != nil {
+				c := *m
+				evs[i].Message = &c
+			}
+		}
+	}
+	return nil
 }
 
 // UserRooms returns the slugs of the rooms where user has live messages, in

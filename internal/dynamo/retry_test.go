@@ -89,6 +89,10 @@ func (f *raceAPI) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func
 	return nil, errors.New("raceAPI: unexpected DeleteItem")
 }
 
+func (f *raceAPI) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return nil, errors.New("raceAPI: unexpected BatchGetItem")
+}
+
 // noPause retries at once; somePause always pauses (briefly).
 func noPause(int, time.Duration) time.Duration   { return 0 }
 func somePause(int, time.Duration) time.Duration { return time.Microsecond }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -94,7 +95,7 @@ func TestAppendMessageAssignsIDsAndTime(t *testing.T) {
 	got := *evs[2].Message
 	want := chat.Message{ID: 3, Room: room, User: "alice", Text: "hello 3", HTML: "<p>hello 3</p>",
 		SentAt: at.UTC().Truncate(time.Millisecond)}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("stored message = %+v, want %+v", got, want)
 	}
 	if id, err := st.LastEventID(context.Background(), room); err != nil || id != 5 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
@@ -28,6 +29,7 @@ var (
 	errBadMessageID         = errors.New("handler: message id is not a positive integer")
 	errBadQuery             = errors.New("handler: query parameter is not a valid number")
 	errNoGripProxy          = errors.New("handler: stream request without Grip-Sig")
+	errMalformedReaction    = errors.New("handler: reaction body is not {\"emoji\", \"on\"}")
 )
 
 // statusOf is the one mapping from an error to the HTTP status and the short
@@ -80,8 +82,16 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "room not found"
 	case errors.Is(err, chat.ErrMessageNotFound):
 		return http.StatusNotFound, "message not found"
+	case errors.Is(err, chat.ErrNotAuthor):
+		return http.StatusForbidden, "only the author may edit a message"
 	case errors.Is(err, chat.ErrForbidden):
 		return http.StatusForbidden, "only the author may delete a message"
+	case errors.Is(err, chat.ErrMessageDeleted):
+		return http.StatusConflict, "the message was deleted"
+	case errors.Is(err, chat.ErrUnknownEmoji):
+		return http.StatusBadRequest, "emoji must be one of " + strings.Join(chat.ReactionEmoji(), " ")
+	case errors.Is(err, errMalformedReaction):
+		return http.StatusBadRequest, `body must be a JSON object {"emoji": "👍", "on": true}`
 	case errors.Is(err, chat.ErrEmptyText):
 		return http.StatusBadRequest, "message text is empty"
 	case errors.Is(err, chat.ErrTextTooLong):

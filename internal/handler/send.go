@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,8 @@ const MaxBodyBytes = 16 << 10
 type Sender interface {
 	Send(ctx context.Context, in chat.SendInput) (chat.Message, bool, error)
 	Delete(ctx context.Context, room string, id int64, user string) error
+	Edit(ctx context.Context, in chat.EditInput) (chat.Message, bool, error)
+	React(ctx context.Context, in chat.Reaction) (chat.Reaction, bool, error)
 	ClearRoom(ctx context.Context, room, user string) error
 	ClearUser(ctx context.Context, user string) ([]string, error)
 }
@@ -55,6 +56,8 @@ func (h *sendHandler) endpoints() []endpoint {
 	return []endpoint{
 		{Route{http.MethodPost, "/room/{room}/messages"}, h.post},
 		{Route{http.MethodDelete, "/room/{room}/messages/{id}"}, h.delete},
+		{Route{http.MethodPatch, "/room/{room}/messages/{id}"}, h.edit},
+		{Route{http.MethodPut, "/room/{room}/messages/{id}/reactions"}, h.react},
 		{Route{http.MethodDelete, "/admin/room/{room}"}, h.clearRoom},
 		{Route{http.MethodDelete, "/admin/room/{room}/{user}"}, h.clearRoomUser},
 		{Route{http.MethodDelete, "/admin/users/{user}"}, h.clearUser},
@@ -79,23 +82,11 @@ type sendBody struct {
 // POST text/plain without a CORS preflight, but not application/json, so
 // requiring it keeps other sites from posting with a visitor's identity.
 func readSendBody(w http.ResponseWriter, r *http.Request) (text, clientID string, err error) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return "", "", fmt.Errorf("read send body: content type %q: %w", r.Header.Get("Content-Type"), errUnsupportedMediaType)
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	b, err := readJSONBody(w, r)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return "", "", fmt.Errorf("read send body: %w", errBodyTooLarge)
-		}
-		return "", "", fmt.Errorf("read send body: %w", err)
+		return "", "", err
 	}
-	if !utf8.Valid(b) {
-		return "", "", fmt.Errorf("read send body: %w", errInvalidUTF8Body)
-	}
-	if findLoneSurrogate(b) {
-		return "", "", fmt.Errorf("read send body: %w", errLoneSurrogate)
-	}
-	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+	if !isObject(b) {
 		return "", "", fmt.Errorf("decode send body: not an object: %w", errMalformedBody)
 	}
 	var body sendBody
@@ -109,6 +100,29 @@ func readSendBody(w http.ResponseWriter, r *http.Request) (text, clientID string
 		text = *body.Message
 	}
 	return text, body.ClientID, nil
+}
+
+// readJSONBody reads a write's body: declared as application/json, at most
+// MaxBodyBytes, valid UTF-8 (encoding/json would silently turn invalid
+// bytes into U+FFFD).
+func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return nil, fmt.Errorf("read body: content type %q: %w", r.Header.Get("Content-Type"), errUnsupportedMediaType)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, fmt.Errorf("read body: %w", errBodyTooLarge)
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if !utf8.Valid(b) {
+		return nil, fmt.Errorf("read body: %w", errInvalidUTF8Body)
+	}
+	if findLoneSurrogate(b) {
+		return nil, fmt.Errorf("read body: %w", errLoneSurrogate)
+	}
+	return b, nil
 }
 
 // author checks the user routes' x-api-key and returns x-user.

@@ -448,7 +448,7 @@ func TestSendRouting(t *testing.T) {
 		wantAllow  string
 	}{
 		{"GET on the post route", "GET", "/room/devops-bcn/messages", 405, "POST"},
-		{"PUT on a message", "PUT", "/room/devops-bcn/messages/1", 405, "DELETE"},
+		{"PUT on a message", "PUT", "/room/devops-bcn/messages/1", 405, "DELETE, PATCH"},
 		{"unknown path", "POST", "/rooms", 404, ""},
 		{"stream route is not the send function's", "GET", "/room/devops-bcn/events", 404, ""},
 		{"trailing slash", "POST", "/room/devops-bcn/messages/", 404, ""},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -55,8 +56,12 @@ func (s *Store) append(r *room, ev chat.Event) chat.Event {
 
 func copyEvent(ev chat.Event) chat.Event {
 	if ev.Message != nil {
-		m := *ev.Message
+		m := copyMessage(*ev.Message)
 		ev.Message = &m
+	}
+	if ev.Reaction != nil {
+		r := *ev.Reaction
+		ev.Reaction = &r
 	}
 	return ev
 }
@@ -71,6 +76,9 @@ func (s *Store) AppendMessage(_ context.Context, m chat.Message) (chat.Event, bo
 	r := s.room(m.Room)
 	if m.ClientID != "" {
 		if id, ok := r.clients[m.ClientID]; ok {
+			if ev, ok := r.events[id]; ok && ev.Type == chat.EventEdit {
+				return chat.Event{}, false, fmt.Errorf("append %s: clientId names edit %d: %w", m.Room, id, chat.ErrClientIDTaken)
+			}
 			if ev, ok := r.events[id]; ok && ev.Message != nil {
 				return copyEvent(*ev), false, nil
 			}
@@ -104,6 +112,111 @@ func (s *Store) DeleteMessage(_ context.Context, slug string, id int64, user str
 	delete(r.clients, ev.Message.ClientID)
 	ev.Message = nil // tombstone
 	return s.append(r, chat.Event{Room: slug, Type: chat.EventDelete, DeletedID: id}), nil
+}
+
+// copyMessage copies m with its own reactions.
+func copyMessage(m chat.Message) chat.Message {
+	if m.Reactions != nil {
+		rx := make(map[string][]string, len(m.Reactions))
+		for e, users := range m.Reactions {
+			rx[e] = append([]string(nil), users...)
+		}
+		m.Reactions = rx
+	}
+	if m.EditedAt != nil {
+		at := *m.EditedAt
+		m.EditedAt = &at
+	}
+	return m
+}
+
+// message returns the message event id of r: the event, and whether it is
+// a message that is still there.
+func (r *room) message(id int64) (*chat.Event, bool) {
+	ev, ok := r.events[id]
+	if !ok || ev.Type != chat.EventMessage {
+		return nil, false
+	}
+	return ev, true
+}
+
+// EditMessage implements chat.Store.
+func (s *Store) EditMessage(_ context.Context, e chat.Edit) (chat.Event, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return chat.Event{}, false, s.Err
+	}
+	r := s.room(e.Room)
+	ev, ok := r.message(e.ID)
+	switch {
+	case !ok:
+		return chat.Event{}, false, fmt.Errorf("edit %s/%d: %w", e.Room, e.ID, chat.ErrMessageNotFound)
+	case ev.Message == nil:
+		return chat.Event{}, false, fmt.Errorf("edit %s/%d: %w", e.Room, e.ID, chat.ErrMessageDeleted)
+	case ev.Message.User != e.User:
+		return chat.Event{}, false, fmt.Errorf("edit %s/%d: %w", e.Room, e.ID, chat.ErrNotAuthor)
+	}
+	if e.ClientID != "" {
+		if id, ok := r.clients[e.ClientID]; ok {
+			first := r.events[id]
+			if first == nil || first.Type != chat.EventEdit || first.EditedID != e.ID {
+				return chat.Event{}, false, fmt.Errorf("edit %s/%d: %w", e.Room, e.ID, chat.ErrClientIDTaken)
+			}
+			m := copyMessage(*ev.Message)
+			return chat.Event{ID: id, Room: e.Room, Type: chat.EventEdit, At: first.At, EditedID: e.ID, Message: &m}, false, nil
+		}
+	}
+	edit := s.append(r, chat.Event{Room: e.Room, Type: chat.EventEdit, EditedID: e.ID})
+	at := edit.At
+	ev.Message.Text, ev.Message.HTML, ev.Message.EditedAt = e.Text, e.HTML, &at
+	if e.ClientID != "" {
+		r.clients[e.ClientID] = edit.ID
+	}
+	m := copyMessage(*ev.Message)
+	edit.Message = &m
+	return edit, true, nil
+}
+
+// React implements chat.Store.
+func (s *Store) React(_ context.Context, rx chat.Reaction) (chat.Event, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return chat.Event{}, false, s.Err
+	}
+	r := s.room(rx.Room)
+	ev, ok := r.message(rx.MessageID)
+	switch {
+	case !ok:
+		return chat.Event{}, false, fmt.Errorf("react %s/%d: %w", rx.Room, rx.MessageID, chat.ErrMessageNotFound)
+	case ev.Message == nil:
+		return chat.Event{}, false, fmt.Errorf("react %s/%d: %w", rx.Room, rx.MessageID, chat.ErrMessageDeleted)
+	}
+	m := ev.Message
+	users := m.Reactions[rx.Emoji]
+	has := slices.Contains(users, rx.User)
+	if has == rx.On {
+		return chat.Event{}, false, nil
+	}
+	if rx.On {
+		users = append(users, rx.User)
+		slices.Sort(users)
+	} else {
+		users = slices.DeleteFunc(users, func(u string) bool { return u == rx.User })
+	}
+	if m.Reactions == nil {
+		m.Reactions = map[string][]string{}
+	}
+	if len(users) == 0 {
+		delete(m.Reactions, rx.Emoji)
+	} else {
+		m.Reactions[rx.Emoji] = users
+	}
+	if len(m.Reactions) == 0 {
+		m.Reactions = nil
+	}
+	return s.append(r, chat.Event{Room: rx.Room, Type: chat.EventReaction, Reaction: &rx}), true, nil
 }
 
 // ClearRoom implements chat.Store.
@@ -183,7 +296,7 @@ func (s *Store) Messages(_ context.Context, slug string, before int64, limit int
 			page.More = true
 			break
 		}
-		page.Messages = append(page.Messages, *ev.Message)
+		page.Messages = append(page.Messages, copyMessage(*ev.Message))
 	}
 	return page, nil
 }
@@ -199,7 +312,16 @@ func (s *Store) EventsAfter(_ context.Context, slug string, after int64, limit i
 	var out []chat.Event
 	for id := after + 1; id <= r.last && len(out) < limit; id++ {
 		if ev, ok := r.events[id]; ok {
-			out = append(out, copyEvent(*ev))
+			c := copyEvent(*ev)
+			if c.Type == chat.EventEdit {
+				// As the DynamoDB store does: the message as it is now.
+				c.Message = nil
+				if m, ok := r.message(c.EditedID); ok && m.Message != nil {
+					cm := copyMessage(*m.Message)
+					c.Message = &cm
+				}
+			}
+			out = append(out, c)
 		}
 	}
 	return out, r.last, nil
