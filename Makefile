@@ -70,17 +70,17 @@ cost: deps-dev ## Count what messages and idle listeners make the origin do on t
 # leaves, so `make build` stands in for `sam build` on machines without the SAM CLI.
 BUILD_DIR ?= .aws-sam/build
 ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
-LAMBDA_FUNCTIONS := SendFunction HistoryFunction StreamFunction WebFunction
+# The functions are template.yaml's AWS::Serverless::Function resources (the one list; tools/stack,
+# tools/cmd/bench and the template test read it too); <Name>Function is built from ./functions/<name>.
+LAMBDA_FUNCTIONS := $(shell awk '/^Resources:/{r=1} r && /^  [A-Za-z0-9]+:/{id=$$1} r && /Type: AWS::Serverless::Function/{sub(":","",id); print id}' template.yaml)
 
-.PHONY: build-SendFunction build-HistoryFunction build-StreamFunction build-WebFunction
-build-SendFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/send
-build-HistoryFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/history
-build-StreamFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/stream
-build-WebFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/web
+# build-<LogicalId>: what `sam build` runs for a function with BuildMethod: makefile.
+define build-function
+.PHONY: build-$(1)
+build-$(1):
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $$(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo '$(1:Function=)' | tr A-Z a-z)
+endef
+$(foreach fn,$(LAMBDA_FUNCTIONS),$(eval $(call build-function,$(fn))))
 
 .PHONY: build
 build: $(addprefix build-,$(LAMBDA_FUNCTIONS)) ## Build every function's linux/arm64 bootstrap into .aws-sam/build/<LogicalId>/ (like `sam build`).

@@ -1,5 +1,5 @@
 // Command history is the history Lambda function: it wires the handler built by
-// app.NewHistory behind the API Gateway HTTP API (payload 2.0) adapter.
+// internal/wire/history behind the API Gateway HTTP API (payload 2.0) adapter.
 package main
 
 import (
@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
+	"github.com/fanout-chat/serverless-chat/internal/wire/history"
 )
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
-	handler, err := app.NewHistory(context.Background(), os.Getenv, slog.Default())
+	handler, err := history.New(context.Background(), os.Getenv, slog.Default())
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)

@@ -1,5 +1,5 @@
 // Command send is the send Lambda function: it wires the handler built by
-// app.NewSend behind the API Gateway HTTP API (payload 2.0) adapter. Its
+// internal/wire/send behind the API Gateway HTTP API (payload 2.0) adapter. Its
 // secrets (API keys, admin key, Fastly token) come from SSM Parameter Store
 // when the environment names parameters for them (package secrets).
 package main
@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/secrets"
+	"github.com/fanout-chat/serverless-chat/internal/wire/send"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	handler, err := app.NewSend(ctx, getenv, slog.Default())
+	handler, err := send.New(ctx, getenv, slog.Default())
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)

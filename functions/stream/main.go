@@ -1,5 +1,5 @@
 // Command stream is the stream Lambda function: it wires the handler built by
-// app.NewStream behind the API Gateway HTTP API (payload 2.0) adapter. The
+// internal/wire/stream behind the API Gateway HTTP API (payload 2.0) adapter. The
 // Fastly token it publishes presence with comes from SSM Parameter Store
 // when the environment names its parameter (package secrets).
 package main
@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/secrets"
+	"github.com/fanout-chat/serverless-chat/internal/wire/stream"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	handler, err := app.NewStream(ctx, getenv, slog.Default())
+	handler, err := stream.New(ctx, getenv, slog.Default())
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)

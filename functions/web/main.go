@@ -1,10 +1,9 @@
-// Command web is the web Lambda function: it wires the pages and static
-// front end of internal/webui behind the API Gateway HTTP API (payload 2.0)
-// adapter. It calls webui.NewFromEnv directly, as app.NewWeb does for the
-// local stack, so this binary carries no DynamoDB or GRIP client.
+// Command web is the web Lambda function: it wires the handler built by
+// internal/wire/web behind the API Gateway HTTP API (payload 2.0) adapter.
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 
@@ -12,12 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/fanout-chat/serverless-chat/internal/webui"
+	"github.com/fanout-chat/serverless-chat/internal/wire/web"
 )
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
-	handler, err := webui.NewFromEnv(os.Getenv, webui.WithLogger(slog.Default()))
+	handler, err := web.New(context.Background(), os.Getenv, slog.Default())
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)

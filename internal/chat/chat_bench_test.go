@@ -9,6 +9,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
+	"github.com/fanout-chat/serverless-chat/internal/render"
 )
 
 // benchTexts are message texts from plain to the heaviest a user may send.
@@ -21,38 +22,6 @@ var benchTexts = []struct {
 	{"max-500", strings.Repeat("word **b** ", 45) + strings.Repeat("x", 5)},
 }
 
-// BenchmarkRendererHTML measures rendering one message's text to sanitised
-// HTML (goldmark + bluemonday), the bulk of a send's CPU.
-func BenchmarkRendererHTML(b *testing.B) {
-	r := chat.NewRenderer(true)
-	for _, bc := range benchTexts {
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(bc.text)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := r.HTML(bc.text); err != nil {
-					b.Fatalf("HTML: %v", err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkRendererFilter measures the profanity filter on a text, which a
-// send runs before rendering.
-func BenchmarkRendererFilter(b *testing.B) {
-	r := chat.NewRenderer(true)
-	for _, bc := range benchTexts {
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(bc.text)))
-			b.ReportAllocs()
-			for b.Loop() {
-				_ = r.Filter(bc.text)
-			}
-		})
-	}
-}
-
 // newBenchService is a service on the in-memory fakes that logs nothing.
 func newBenchService(b *testing.B, opts ...chat.Option) (*chat.Service, *chattest.Store) {
 	b.Helper()
@@ -61,7 +30,7 @@ func newBenchService(b *testing.B, opts ...chat.Option) (*chat.Service, *chattes
 		b.Fatalf("parse rooms: %v", err)
 	}
 	store := chattest.NewStore()
-	opts = append([]chat.Option{chat.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	opts = append([]chat.Option{chat.WithLogger(slog.New(slog.DiscardHandler)), chat.WithRenderer(render.New(true))}, opts...)
 	svc, err := chat.NewService(store, chattest.NewPublisher(), rooms, opts...)
 	if err != nil {
 		b.Fatalf("new service: %v", err)
@@ -91,7 +60,7 @@ func BenchmarkServiceSend(b *testing.B) {
 		{name: "plain", text: benchTexts[0].text},
 		{name: "markdown", text: benchTexts[1].text},
 		{name: "max-500", text: benchTexts[3].text},
-		{name: "markdown-no-filter", text: benchTexts[1].text, opts: []chat.Option{chat.WithProfanityFilter(false)}},
+		{name: "markdown-no-filter", text: benchTexts[1].text, opts: []chat.Option{chat.WithRenderer(render.New(false))}},
 		{name: "repeat-clientId", text: benchTexts[1].text, repeat: true},
 	}
 	for _, bc := range cases {

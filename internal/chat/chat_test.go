@@ -11,6 +11,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
+	"github.com/fanout-chat/serverless-chat/internal/render"
 )
 
 func TestParseRooms(t *testing.T) {
@@ -101,48 +102,6 @@ func TestNormalizeUserAndClientID(t *testing.T) {
 	}
 }
 
-func TestRenderer(t *testing.T) {
-	t.Parallel()
-	r := chat.NewRenderer(false)
-	tests := []struct{ name, in, want string }{
-		{"emphasis", "hello *world*", "hello <em>world</em>"},
-		{"strong del", "**b** ~~d~~", "<strong>b</strong> <del>d</del>"},
-		{"code escapes", "`<b>`", "<code>&lt;b&gt;</code>"},
-		{"raw html is text", "<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"},
-		{"script is text", "<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"},
-		{"javascript link dropped", "[x](javascript:alert(1))", "x"},
-		{"data link dropped", "[x](data:text/html;base64,PHNjcmlwdD4=)", "x"},
-		{"safe link", "[ok](https://example.com)", `<a href="https://example.com" rel="nofollow noreferrer noopener" target="_blank">ok</a>`},
-		{"bare url", "see https://example.com", `see <a href="https://example.com" rel="nofollow noreferrer noopener" target="_blank">https://example.com</a>`},
-		{"line break", "a\nb", "a<br>\nb"},
-		{"no headings", "# h", "# h"},
-		{"no lists", "- item", "- item"},
-		{"quotes escaped", `"a" & 'b'`, "&#34;a&#34; &amp; &#39;b&#39;"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := r.HTML(tc.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("HTML(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestProfanityFilter(t *testing.T) {
-	t.Parallel()
-	if got := chat.NewRenderer(true).Filter("well shit"); got != "well ****" {
-		t.Fatalf("filter on: %q", got)
-	}
-	if got := chat.NewRenderer(false).Filter("well shit"); got != "well shit" {
-		t.Fatalf("filter off: %q", got)
-	}
-}
-
 func newService(t *testing.T, opts ...chat.Option) (*chat.Service, *chattest.Store, *chattest.Publisher) {
 	t.Helper()
 	rooms, err := chat.ParseRooms("r1:Room One,r2:Room Two")
@@ -150,6 +109,7 @@ func newService(t *testing.T, opts ...chat.Option) (*chat.Service, *chattest.Sto
 		t.Fatal(err)
 	}
 	st, pub := chattest.NewStore(), chattest.NewPublisher()
+	opts = append([]chat.Option{chat.WithRenderer(render.New(true))}, opts...)
 	svc, err := chat.NewService(st, pub, rooms, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -445,39 +405,6 @@ func TestNormalizeRejectsInvisibleAndCommas(t *testing.T) {
 	}
 }
 
-func TestProfanityFilterJudgesWholeWords(t *testing.T) {
-	t.Parallel()
-	r := chat.NewRenderer(true)
-	tests := []struct{ in, want string }{
-		{"assessment, sextant, Essex, title, class", "assessment, sextant, Essex, title, class"},
-		{"ASS and asses", "*** and *****"},
-		{"(fucking) bullshit.", "(*******) ********."},
-		{"sh1t  happens\nshit", "****  happens\n****"},
-		{"see https://example.com/shit/page now", "see https://example.com/shit/page now"},
-	}
-	for _, tc := range tests {
-		if got := r.Filter(tc.in); got != tc.want {
-			t.Errorf("Filter(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestImagesRenderAsLinks(t *testing.T) {
-	t.Parallel()
-	r := chat.NewRenderer(false)
-	for in, want := range map[string]string{
-		"![img](https://example.com/x.png)": `<a href="https://example.com/x.png" rel="nofollow noreferrer noopener" target="_blank">img</a>`,
-		"![](https://example.com/x.png)":    `<a href="https://example.com/x.png" rel="nofollow noreferrer noopener" target="_blank">https://example.com/x.png</a>`,
-		"[![a](x)](https://b.example)":      `<a href="https://b.example" rel="nofollow noreferrer noopener" target="_blank">a</a>`,
-		"![x](javascript:alert(1))":         "x",
-	} {
-		got, err := r.HTML(in)
-		if err != nil || got != want {
-			t.Errorf("HTML(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-}
-
 func TestSendRefusesAnotherUsersClientID(t *testing.T) {
 	t.Parallel()
 	svc, st, pub := newService(t)
@@ -503,5 +430,25 @@ func TestMessageJSONTimeHasMilliseconds(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"sentAt":"2026-01-02T02:04:05.100Z"`) || strings.Count(string(b), "sentAt") != 1 {
 		t.Fatalf("JSON = %s", b)
+	}
+}
+
+func TestSendWithoutRendererStoresNothing(t *testing.T) {
+	t.Parallel()
+	rooms, err := chat.ParseRooms("r1:Room One")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, pub := chattest.NewStore(), chattest.NewPublisher()
+	svc, err := chat.NewService(st, pub, rooms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := svc.Send(ctx, chat.SendInput{Room: "r1", User: "ana", Text: "hi"}); !errors.Is(err, chat.ErrNoRenderer) {
+		t.Fatalf("Send err = %v, want ErrNoRenderer", err)
+	}
+	if last, _ := st.LastEventID(ctx, "r1"); last != 0 || len(pub.Published()) != 0 {
+		t.Fatalf("last id %d, %d publishes; want nothing stored or published", last, len(pub.Published()))
 	}
 }

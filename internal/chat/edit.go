@@ -62,8 +62,10 @@ func (s *Service) Edit(ctx context.Context, in EditInput) (Message, bool, error)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("edit %s/%d: %w", r.Slug, in.ID, err)
 	}
-	text = s.render.Filter(text)
-	html, err := s.render.HTML(text)
+	if s.render == nil {
+		return Message{}, false, fmt.Errorf("edit %s/%d: %w", r.Slug, in.ID, ErrNoRenderer)
+	}
+	text, html, err := s.render.Render(text)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("edit %s/%d: %w", r.Slug, in.ID, err)
 	}

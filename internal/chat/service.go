@@ -58,10 +58,21 @@ type Service struct {
 	store  Store
 	pub    Publisher
 	rooms  *Rooms
-	render *Renderer
+	render Renderer
 	log    *slog.Logger
-	filter bool
 }
+
+// Renderer turns checked message text into what a message stores: the text
+// as shown (profanity masked when the deployment filters it) and that text
+// as sanitised HTML. internal/render implements it; only the send function
+// links it, so history and stream carry no markdown or profanity code.
+type Renderer interface {
+	Render(text string) (shown, html string, err error)
+}
+
+// ErrNoRenderer is returned by Send and Edit on a Service built without
+// WithRenderer.
+var ErrNoRenderer = errors.New("chat: sending or editing needs a renderer (WithRenderer)")
 
 // Option configures a Service.
 type Option func(*Service)
@@ -75,19 +86,19 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithProfanityFilter turns the profanity filter on or off (default on).
-func WithProfanityFilter(on bool) Option { return func(s *Service) { s.filter = on } }
+// WithRenderer sets what Send renders message text with. A Service that
+// only reads (history, stream) needs none.
+func WithRenderer(r Renderer) Option { return func(s *Service) { s.render = r } }
 
 // NewService builds a Service on a store, a publisher and the room list.
 func NewService(store Store, pub Publisher, rooms *Rooms, opts ...Option) (*Service, error) {
 	if store == nil || rooms == nil {
 		return nil, errors.New("chat: new service: store and rooms are required")
 	}
-	s := &Service{store: store, pub: pub, rooms: rooms, log: slog.Default(), filter: true}
+	s := &Service{store: store, pub: pub, rooms: rooms, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
-	s.render = NewRenderer(s.filter)
 	return s, nil
 }
 
@@ -127,8 +138,10 @@ func (s *Service) Send(ctx context.Context, in SendInput) (Message, bool, error)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("send to %s: %w", room.Slug, err)
 	}
-	text = s.render.Filter(text)
-	html, err := s.render.HTML(text)
+	if s.render == nil {
+		return Message{}, false, fmt.Errorf("send to %s: %w", room.Slug, ErrNoRenderer)
+	}
+	text, html, err := s.render.Render(text)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("send to %s: %w", room.Slug, err)
 	}

@@ -3,20 +3,21 @@
 // then the Require method of its own kind, which fails when something that
 // function needs is missing. A variable a function does not need is never
 // required of it, so the history function starts without any GRIP setting.
+//
+// The GRIP variables (GRIP_URL, GRIP_VERIFY_KEY, GRIP_VERIFY_ISS,
+// FASTLY_SERVICE_ID, FASTLY_API_TOKEN) are named here but read by
+// internal/grip, which only send and stream link: this package depends on
+// nothing but the chat domain, so every function can link it.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
-	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/limit"
 )
 
 // Names of the environment variables.
@@ -37,7 +38,10 @@ const (
 	EnvKeepAlive       = "KEEP_ALIVE"
 	EnvPresenceTTL     = "PRESENCE_TTL"
 	EnvLogLevel        = "LOG_LEVEL"
-	EnvRateLimits      = "RATE_LIMITS"
+	// EnvRateLimits is read by the send function's constructor, the only
+	// one that writes under a limit ("send=20/1m/10,react=60/1m" over
+	// limit.DefaultRules).
+	EnvRateLimits = "RATE_LIMITS"
 )
 
 // Secrets returns the variables that hold secrets. In AWS none of them is
@@ -54,8 +58,9 @@ func Secrets() []string {
 const (
 	// DefaultLinkTimeout is LINK_TIMEOUT when unset: Pushpin's own default.
 	DefaultLinkTimeout = 120 * time.Second
-	// DefaultKeepAlive is KEEP_ALIVE when unset: the GRIP hold's default.
-	DefaultKeepAlive = grip.DefaultKeepAlive
+	// DefaultKeepAlive is KEEP_ALIVE when unset: the GRIP hold's default
+	// (grip.DefaultKeepAlive; the stream function's test checks they agree).
+	DefaultKeepAlive = 20 * time.Second
 	// DefaultPresenceSlack is how much longer than LINK_TIMEOUT a visitor
 	// stays present when PRESENCE_TTL is unset: room for a late next link.
 	DefaultPresenceSlack = 30 * time.Second
@@ -75,28 +80,6 @@ type Config struct {
 	// AdminKey is the key the admin routes need (ADMIN_KEY); empty disables
 	// them.
 	AdminKey string
-	// GripURL is GRIP_URL as given: the publish endpoint (Pushpin's control
-	// URI or Fastly's API URL with its query parameters).
-	GripURL string
-	// FastlyServiceID is FASTLY_SERVICE_ID.
-	FastlyServiceID string
-	// FastlyAPIToken is FASTLY_API_TOKEN, used to publish through Fastly
-	// when GripURL is empty.
-	FastlyAPIToken string
-	// Publish is where events are published: GRIP_URL parsed, else Fastly's
-	// API for FASTLY_SERVICE_ID with FASTLY_API_TOKEN; zero when neither is
-	// set.
-	Publish grip.PublishConfig
-	// GripVerifyKey is the key that verifies Grip-Sig: GRIP_VERIFY_KEY
-	// decoded from its "base64:" form (a PEM public key means ES256,
-	// anything else is an HS256 secret), else the verify-key parameter of
-	// GRIP_URL.
-	GripVerifyKey []byte
-	// GripVerifyIss is the issuer Grip-Sig tokens must carry:
-	// GRIP_VERIFY_ISS, else the verify-iss parameter of GRIP_URL, else
-	// "fastly:<FASTLY_SERVICE_ID>" when that is set; empty means the issuer
-	// is not checked.
-	GripVerifyIss string
 	// TableName is the DynamoDB table (TABLE_NAME).
 	TableName string
 	// DynamoEndpoint is DYNAMODB_ENDPOINT, a base URL such as
@@ -118,11 +101,6 @@ type Config struct {
 	// LinkTimeout + DefaultPresenceSlack, and always more than LinkTimeout,
 	// the cadence of those invocations.
 	PresenceTTL time.Duration
-	// LogLevel is LOG_LEVEL (debug, info, warn, error; default info).
-	LogLevel slog.Level
-	// RateLimits are the per-user limits of the writes: RATE_LIMITS
-	// ("send=20/1m/10,react=60/1m") over limit.DefaultRules.
-	RateLimits limit.Rules
 }
 
 // Load reads every variable through getenv (os.Getenv in production). It
@@ -132,16 +110,11 @@ func Load(getenv func(string) string) (Config, error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	c := Config{
 		AdminKey:        get(EnvAdminKey),
-		GripURL:         get(EnvGripURL),
-		FastlyServiceID: get(EnvFastlyServiceID),
-		FastlyAPIToken:  get(EnvFastlyAPIToken),
-		GripVerifyIss:   get(EnvGripVerifyIss),
 		TableName:       get(EnvTableName),
 		DynamoEndpoint:  get(EnvDynamoEndpoint),
 		ProfanityFilter: true,
 		LinkTimeout:     DefaultLinkTimeout,
 		KeepAlive:       DefaultKeepAlive,
-		LogLevel:        slog.LevelInfo,
 	}
 	var errs []error
 
@@ -159,34 +132,6 @@ func Load(getenv func(string) string) (Config, error) {
 		if k = strings.TrimSpace(k); k != "" {
 			c.APIKeys = append(c.APIKeys, k)
 		}
-	}
-
-	switch {
-	case c.GripURL != "":
-		// grip's errors never repeat the URL, which may hold a token.
-		pc, err := grip.ParseGripURL(c.GripURL)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: %w", EnvGripURL, err))
-		}
-		c.Publish = pc
-	case c.FastlyServiceID != "" && c.FastlyAPIToken != "":
-		c.Publish = grip.FastlyPublishConfig(c.FastlyServiceID, c.FastlyAPIToken)
-	}
-	if v := get(EnvGripVerifyKey); v != "" {
-		key, err := grip.ParseKey(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: %w", EnvGripVerifyKey, err))
-		}
-		c.GripVerifyKey = key
-	} else if c.Publish.VerifyKey != "" {
-		c.GripVerifyKey = []byte(c.Publish.VerifyKey)
-	}
-	switch {
-	case c.GripVerifyIss != "":
-	case c.Publish.VerifyIss != "":
-		c.GripVerifyIss = c.Publish.VerifyIss
-	case c.FastlyServiceID != "":
-		c.GripVerifyIss = "fastly:" + c.FastlyServiceID
 	}
 
 	if c.TableName != "" && len(c.TableName) < 3 {
@@ -235,16 +180,6 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.PresenceTTL = d
 	}
-	if v := get(EnvLogLevel); v != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: %q is not one of debug, info, warn, error", EnvLogLevel, v))
-		}
-	}
-	rl, err := limit.ParseRules(get(EnvRateLimits))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("config: %s: %w", EnvRateLimits, err))
-	}
-	c.RateLimits = rl
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -270,20 +205,17 @@ func parseSeconds(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// RequireSend checks what the send function needs: the table, at least one
-// API key, and somewhere to publish (GRIP_URL, or FASTLY_SERVICE_ID with
-// FASTLY_API_TOKEN). ADMIN_KEY is optional: without it the admin routes
-// refuse every request.
+// RequireSend checks what the send function needs of this package: the
+// table and at least one API key. ADMIN_KEY is optional: without it the
+// admin routes refuse every request. Where to publish is
+// grip.PublishConfigFromEnv's to check.
 func (c Config) RequireSend() error {
 	var errs []error
 	if err := c.requireTable(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(c.APIKeys) == 0 {
-		errs = append(errs, missing(EnvAPIKeys, "the send function needs at least one API key"))
-	}
-	if c.Publish.ControlURI == "" {
-		errs = append(errs, missing(EnvGripURL, "set it, or both "+EnvFastlyServiceID+" and "+EnvFastlyAPIToken+", so messages can be published"))
+		errs = append(errs, Missing(EnvAPIKeys, "the send function needs at least one API key"))
 	}
 	return errors.Join(errs...)
 }
@@ -291,31 +223,20 @@ func (c Config) RequireSend() error {
 // RequireHistory checks what the history function needs: the table.
 func (c Config) RequireHistory() error { return c.requireTable() }
 
-// RequireStream checks what the stream function needs: the table and the
-// key that verifies Grip-Sig.
-func (c Config) RequireStream() error {
-	var errs []error
-	if err := c.requireTable(); err != nil {
-		errs = append(errs, err)
-	}
-	if len(c.GripVerifyKey) == 0 {
-		errs = append(errs, missing(EnvGripVerifyKey, "the stream function verifies Grip-Sig with it (Fastly's public key or Pushpin's sig_key; or verify-key in "+EnvGripURL+")"))
-	}
-	if c.GripVerifyIss == "" && bytes.HasPrefix(bytes.TrimSpace(c.GripVerifyKey), []byte("-----BEGIN")) {
-		// Fanout signs every Fastly customer's requests with the same key
-		// pair: without the issuer, any Fastly service could open holds here.
-		errs = append(errs, missing(EnvFastlyServiceID+" or "+EnvGripVerifyIss, "a public verify key is shared by every Fanout customer; the issuer fastly:<service id> tells this service's Grip-Sig from another's"))
-	}
-	return errors.Join(errs...)
-}
+// RequireStream checks what the stream function needs of this package: the
+// table. The key that verifies Grip-Sig is grip.VerifierConfigFromEnv's to
+// check.
+func (c Config) RequireStream() error { return c.requireTable() }
 
 func (c Config) requireTable() error {
 	if c.TableName == "" {
-		return missing(EnvTableName, "the DynamoDB table of the chat")
+		return Missing(EnvTableName, "the DynamoDB table of the chat")
 	}
 	return nil
 }
 
-func missing(name, why string) error {
+// Missing returns the error about a required variable name that is not set,
+// wrapping ErrMissing, with why it is needed.
+func Missing(name, why string) error {
 	return fmt.Errorf("%w: %s (%s)", ErrMissing, name, why)
 }

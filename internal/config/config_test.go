@@ -2,13 +2,9 @@ package config
 
 import (
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/limit"
 )
 
 func env(m map[string]string) func(string) string {
@@ -33,14 +29,8 @@ func TestLoadDefaults(t *testing.T) {
 	if c.RetentionDays != 0 || c.LinkTimeout != 120*time.Second || c.KeepAlive != 20*time.Second {
 		t.Errorf("retention, link timeout, keep-alive = %d, %v, %v", c.RetentionDays, c.LinkTimeout, c.KeepAlive)
 	}
-	if c.LogLevel != slog.LevelInfo {
-		t.Errorf("LogLevel = %v, want INFO", c.LogLevel)
-	}
-	if c.RateLimits.String() != limit.DefaultRules().String() {
-		t.Errorf("RateLimits = %v, want the defaults", c.RateLimits)
-	}
-	if len(c.APIKeys) != 0 || c.GripVerifyIss != "" {
-		t.Errorf("APIKeys %v, GripVerifyIss %q: want none", c.APIKeys, c.GripVerifyIss)
+	if len(c.APIKeys) != 0 {
+		t.Errorf("APIKeys %v: want none", c.APIKeys)
 	}
 }
 
@@ -50,17 +40,12 @@ func TestLoadValues(t *testing.T) {
 		EnvRooms:           "a:Alpha, b",
 		EnvAPIKeys:         " k1 ,, k2 ",
 		EnvAdminKey:        "adm",
-		EnvFastlyServiceID: "svc",
-		EnvFastlyAPIToken:  "tok",
-		EnvGripVerifyKey:   "base64:AAAA",
 		EnvTableName:       "chat",
 		EnvDynamoEndpoint:  "http://127.0.0.1:8000",
 		EnvProfanityFilter: "false",
 		EnvRetentionDays:   "30",
 		EnvLinkTimeout:     "2m",
 		EnvKeepAlive:       "25",
-		EnvLogLevel:        "debug",
-		EnvRateLimits:      "send=5/10s",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -71,106 +56,13 @@ func TestLoadValues(t *testing.T) {
 	if strings.Join(c.APIKeys, "|") != "k1|k2" {
 		t.Errorf("APIKeys = %q, want [k1 k2]", c.APIKeys)
 	}
-	if c.GripVerifyIss != "fastly:svc" {
-		t.Errorf("GripVerifyIss = %q, want fastly:svc", c.GripVerifyIss)
-	}
-	if c.Publish.ControlURI != "https://api.fastly.com/service/svc" || c.Publish.Key != "tok" {
-		t.Errorf("Publish = %+v, want Fastly's API for svc with the token", c.Publish)
-	}
-	if string(c.GripVerifyKey) != "\x00\x00\x00" {
-		t.Errorf("GripVerifyKey = %q, want base64 AAAA decoded", c.GripVerifyKey)
-	}
 	if c.ProfanityFilter || c.RetentionDays != 30 || c.LinkTimeout != 2*time.Minute || c.KeepAlive != 25*time.Second {
 		t.Errorf("filter %v retention %d link %v keep-alive %v", c.ProfanityFilter, c.RetentionDays, c.LinkTimeout, c.KeepAlive)
-	}
-	if c.LogLevel != slog.LevelDebug {
-		t.Errorf("LogLevel = %v", c.LogLevel)
-	}
-	if got := c.RateLimits[limit.ActionSend]; got != (limit.Rule{Rate: 5, Per: 10 * time.Second, Burst: 5}) {
-		t.Errorf("RateLimits[send] = %+v, want 5 per 10s", got)
-	}
-	if got := c.RateLimits[limit.ActionReact]; got != limit.DefaultRules()[limit.ActionReact] {
-		t.Errorf("RateLimits[react] = %+v, want the default", got)
 	}
 	for name, check := range map[string]func() error{"send": c.RequireSend, "history": c.RequireHistory, "stream": c.RequireStream} {
 		if err := check(); err != nil {
 			t.Errorf("Require %s: %v", name, err)
 		}
-	}
-}
-
-func TestLoadExplicitIssuerWins(t *testing.T) {
-	t.Parallel()
-	c, err := Load(env(map[string]string{EnvFastlyServiceID: "svc", EnvGripVerifyIss: "me"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.GripVerifyIss != "me" {
-		t.Errorf("GripVerifyIss = %q, want me", c.GripVerifyIss)
-	}
-}
-
-func TestLoadGripURL(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name       string
-		env        map[string]string
-		wantURI    string
-		wantKey    string
-		wantVerify string
-		wantIss    string
-	}{
-		{
-			name:    "pushpin",
-			env:     map[string]string{EnvGripURL: "http://127.0.0.1:5561/", EnvGripVerifyKey: "changeme"},
-			wantURI: "http://127.0.0.1:5561", wantVerify: "changeme",
-		},
-		{
-			name: "fastly form with verify-iss and verify-key",
-			env: map[string]string{
-				EnvGripURL: "https://api.fastly.com/service/abc?verify-iss=fastly:abc&key=tok&verify-key=base64:c2VjcmV0",
-			},
-			wantURI: "https://api.fastly.com/service/abc", wantKey: "tok", wantVerify: "secret", wantIss: "fastly:abc",
-		},
-		{
-			name: "explicit verify key and issuer win over GRIP_URL's",
-			env: map[string]string{
-				EnvGripURL:       "https://api.fastly.com/service/abc?verify-iss=fastly:abc&key=tok&verify-key=base64:c2VjcmV0",
-				EnvGripVerifyKey: "mine", EnvGripVerifyIss: "me", EnvFastlyServiceID: "other",
-			},
-			wantURI: "https://api.fastly.com/service/abc", wantKey: "tok", wantVerify: "mine", wantIss: "me",
-		},
-		{
-			name:    "GRIP_URL wins over Fastly variables for publishing",
-			env:     map[string]string{EnvGripURL: "http://127.0.0.1:5561", EnvFastlyServiceID: "svc", EnvFastlyAPIToken: "t"},
-			wantURI: "http://127.0.0.1:5561", wantIss: "fastly:svc",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, err := Load(env(tt.env))
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if c.Publish.ControlURI != tt.wantURI || c.Publish.Key != tt.wantKey {
-				t.Errorf("Publish = %+v, want URI %q key %q", c.Publish, tt.wantURI, tt.wantKey)
-			}
-			if string(c.GripVerifyKey) != tt.wantVerify || c.GripVerifyIss != tt.wantIss {
-				t.Errorf("verify key %q iss %q, want %q %q", c.GripVerifyKey, c.GripVerifyIss, tt.wantVerify, tt.wantIss)
-			}
-		})
-	}
-}
-
-func TestLoadErrorsHideSecrets(t *testing.T) {
-	t.Parallel()
-	_, err := Load(env(map[string]string{EnvGripURL: "https://api.fastly.com/service/abc?key=sekrit-token&bogus=1"}))
-	if err == nil {
-		t.Fatal("Load accepted an unknown GRIP_URL parameter")
-	}
-	if !strings.Contains(err.Error(), EnvGripURL) || strings.Contains(err.Error(), "sekrit-token") {
-		t.Errorf("error %q must name GRIP_URL and not repeat the token", err)
 	}
 }
 
@@ -191,10 +83,6 @@ func TestLoadErrors(t *testing.T) {
 		{"link timeout garbage", map[string]string{EnvLinkTimeout: "soon"}, EnvLinkTimeout},
 		{"link timeout zero", map[string]string{EnvLinkTimeout: "0"}, EnvLinkTimeout},
 		{"keep-alive fraction", map[string]string{EnvKeepAlive: "1500ms"}, EnvKeepAlive},
-		{"log level", map[string]string{EnvLogLevel: "loud"}, EnvLogLevel},
-		{"rate limits", map[string]string{EnvRateLimits: "send=lots"}, EnvRateLimits},
-		{"GRIP_URL not http", map[string]string{EnvGripURL: "ftp://x"}, EnvGripURL},
-		{"verify key bad base64", map[string]string{EnvGripVerifyKey: "base64:%%%"}, EnvGripVerifyKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,15 +108,10 @@ func TestRequire(t *testing.T) {
 	}{
 		{"history needs table", nil, Config.RequireHistory, []string{EnvTableName}},
 		{"history needs nothing else", map[string]string{EnvTableName: "chat"}, Config.RequireHistory, nil},
-		{"stream needs table and key", nil, Config.RequireStream, []string{EnvTableName, EnvGripVerifyKey}},
-		{"stream ok", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "s3cret"}, Config.RequireStream, nil},
-		{"stream with Fanout's key needs the issuer", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "base64:" + grip.FastlyPublicKey}, Config.RequireStream, []string{EnvFastlyServiceID, EnvGripVerifyIss}},
-		{"stream with Fanout's key and service id", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "base64:" + grip.FastlyPublicKey, EnvFastlyServiceID: "svc"}, Config.RequireStream, nil},
-		{"stream with Fanout's key and issuer", map[string]string{EnvTableName: "chat", EnvGripVerifyKey: "base64:" + grip.FastlyPublicKey, EnvGripVerifyIss: "fastly:svc"}, Config.RequireStream, nil},
-		{"send needs table, keys, publish", nil, Config.RequireSend, []string{EnvTableName, EnvAPIKeys, EnvGripURL}},
-		{"send with grip url", map[string]string{EnvTableName: "chat", EnvAPIKeys: "k", EnvGripURL: "http://127.0.0.1:5561"}, Config.RequireSend, nil},
-		{"send fastly without token", map[string]string{EnvTableName: "chat", EnvAPIKeys: "k", EnvFastlyServiceID: "svc"}, Config.RequireSend, []string{EnvGripURL}},
-		{"send with fastly", map[string]string{EnvTableName: "chat", EnvAPIKeys: "k", EnvFastlyServiceID: "svc", EnvFastlyAPIToken: "t"}, Config.RequireSend, nil},
+		{"stream needs table", nil, Config.RequireStream, []string{EnvTableName}},
+		{"stream ok", map[string]string{EnvTableName: "chat"}, Config.RequireStream, nil},
+		{"send needs table and keys", nil, Config.RequireSend, []string{EnvTableName, EnvAPIKeys}},
+		{"send ok", map[string]string{EnvTableName: "chat", EnvAPIKeys: "k"}, Config.RequireSend, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,13 +16,13 @@ type Auth struct {
 	AdminKey string
 }
 
-// headerValue returns a request header as the client sent it.
+// HeaderValue returns a request header as the client sent it.
 // aws-lambda-go-api-proxy splits every header but a few singletons on
 // commas (and trims the parts), so a value with a comma arrives as several
 // values; joining them with ", " gives the original back for the usual
 // "a, b" spelling. A plain net/http server leaves it as one value, which the
 // join keeps as it is.
-func headerValue(r *http.Request, name string) string {
+func HeaderValue(r *http.Request, name string) string {
 	return strings.Join(r.Header.Values(name), ", ")
 }
 
@@ -31,7 +31,7 @@ func headerValue(r *http.Request, name string) string {
 // compared as SHA-256 digests in constant time, against every key without
 // stopping early, so neither the time nor the length of a key leaks.
 func checkKey(r *http.Request, keys ...string) error {
-	got := headerValue(r, "X-Api-Key")
+	got := HeaderValue(r, "X-Api-Key")
 	if got == "" {
 		return errMissingAPIKey
 	}
@@ -53,7 +53,7 @@ func checkKey(r *http.Request, keys ...string) error {
 // user returns x-user, or errMissingUser. Its validity (length, characters)
 // is the domain's to judge.
 func user(r *http.Request) (string, error) {
-	u := headerValue(r, "X-User")
+	u := HeaderValue(r, "X-User")
 	if strings.TrimSpace(u) == "" {
 		return "", errMissingUser
 	}

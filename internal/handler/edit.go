@@ -26,17 +26,17 @@ func messageID(r *http.Request) (int64, error) {
 func (h *sendHandler) edit(w http.ResponseWriter, r *http.Request) {
 	u, err := h.author(r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	id, err := messageID(r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	text, clientID, err := readSendBody(w, r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	if !allow(w, r, h.log, h.limit, limit.ActionEdit, u) {
@@ -44,7 +44,7 @@ func (h *sendHandler) edit(w http.ResponseWriter, r *http.Request) {
 	}
 	m, _, err := h.svc.Edit(r.Context(), chat.EditInput{Room: r.PathValue("room"), ID: id, User: u, Text: text, ClientID: clientID})
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
@@ -69,22 +69,22 @@ type reactAnswer struct {
 func (h *sendHandler) react(w http.ResponseWriter, r *http.Request) {
 	u, err := h.author(r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	id, err := messageID(r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	b, err := readJSONBody(w, r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	var body reactBody
 	if !isObject(b) || json.Unmarshal(b, &body) != nil || body.Emoji == nil || body.On == nil {
-		writeError(w, r, h.log, fmt.Errorf("decode reaction: %w", errMalformedReaction))
+		WriteError(w, r, h.log, fmt.Errorf("decode reaction: %w", errMalformedReaction))
 		return
 	}
 	if !allow(w, r, h.log, h.limit, limit.ActionReact, u) {
@@ -92,7 +92,7 @@ func (h *sendHandler) react(w http.ResponseWriter, r *http.Request) {
 	}
 	rx, changed, err := h.svc.React(r.Context(), chat.Reaction{Room: r.PathValue("room"), MessageID: id, User: u, Emoji: *body.Emoji, On: *body.On})
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, reactAnswer{Reaction: rx, Changed: changed})

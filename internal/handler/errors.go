@@ -11,7 +11,6 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/emf"
-	"github.com/fanout-chat/serverless-chat/internal/grip"
 )
 
 // Errors of the HTTP layer. Like the domain's, they reach the client only
@@ -28,8 +27,17 @@ var (
 	errInvalidUTF8Body      = errors.New("handler: request body is not valid UTF-8")
 	errBadMessageID         = errors.New("handler: message id is not a positive integer")
 	errBadQuery             = errors.New("handler: query parameter is not a valid number")
-	errNoGripProxy          = errors.New("handler: stream request without Grip-Sig")
 	errMalformedReaction    = errors.New("handler: reaction body is not {\"emoji\", \"on\"}")
+)
+
+// Errors of the stream handler (package stream), which translates the GRIP
+// verifier's errors into them so that this package links no GRIP code.
+var (
+	// ErrNoGripProxy means a stream request carries no Grip-Sig: it did not
+	// come through the GRIP proxy.
+	ErrNoGripProxy = errors.New("handler: stream request without Grip-Sig")
+	// ErrInvalidGripSig means a stream request's Grip-Sig did not verify.
+	ErrInvalidGripSig = errors.New("handler: Grip-Sig is not valid")
 )
 
 // statusOf is the one mapping from an error to the HTTP status and the short
@@ -62,7 +70,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, `body must be a JSON object {"text": "...", "clientId": "<uuid>"}`
 	case errors.Is(err, errBadMessageID):
 		return http.StatusBadRequest, "message id must be a positive integer"
-	case errors.Is(err, errBadResumePoint):
+	case errors.Is(err, ErrBadResumePoint):
 		return http.StatusBadRequest, "Last-Event-ID, lastEventId and Grip-Last must be an event id: digits only, at most 19"
 	case errors.Is(err, errBadQuery):
 		return http.StatusBadRequest, "before, lastId and limit must be whole numbers"
@@ -72,9 +80,9 @@ func statusOf(err error) (int, string) {
 		return http.StatusTooManyRequests, "too many requests"
 
 	// GRIP.
-	case errors.Is(err, errNoGripProxy), errors.Is(err, grip.ErrNoSignature):
+	case errors.Is(err, ErrNoGripProxy):
 		return http.StatusNotAcceptable, "text/event-stream requires GRIP proxy" // the original app's message
-	case errors.Is(err, grip.ErrInvalidSignature):
+	case errors.Is(err, ErrInvalidGripSig):
 		return http.StatusNotImplemented, "GRIP proxy signature is not valid"
 
 	// Domain.
@@ -118,10 +126,10 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
-// writeError answers err as JSON. Client errors are logged at debug level,
-// server errors at error level with the full cause, which the client never
-// sees.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// WriteError answers err as JSON, with the status and message of the one
+// error mapping of the API. Client errors are logged at debug level, server
+// errors at error level with the full cause, which the client never sees.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if rl, ok := errors.AsType[*rateLimitedError](err); ok {
 		log.DebugContext(r.Context(), "request failed", slog.Int("status", http.StatusTooManyRequests), slog.String("err", err.Error()))
 		writeRateLimited(w, rl)

@@ -1,7 +1,8 @@
-// Package handler holds the net/http handlers of the send, history and stream
-// functions. Each function gets one handler: a ServeMux with exactly the
-// routes of that function (SendRoutes, HistoryRoutes, StreamRoutes), the one
-// error → status mapping of the API (statusOf), JSON errors for unknown
+// Package handler holds the net/http handlers of the send and history
+// functions and what every function's handler shares: a ServeMux with
+// exactly the routes of that function (SendRoutes, HistoryRoutes, and
+// stream.Routes in the stream function's own package, which alone links
+// GRIP), the one error → status mapping of the API, JSON errors for unknown
 // routes and methods, and one structured log line per request.
 //
 // The handlers run behind aws-lambda-go-api-proxy in Lambda and behind the
@@ -45,6 +46,10 @@ func newOptions(opts []Option) options {
 	return o
 }
 
+// Logger returns the logger opts set, slog.Default() when none does: what a
+// handler built in another package (stream) logs to.
+func Logger(opts ...Option) *slog.Logger { return newOptions(opts).log }
+
 // Route is one method and path pattern served by a function, written as both
 // Go's ServeMux and API Gateway's HttpApi events write it ("/room/{room}").
 type Route struct {
@@ -57,35 +62,38 @@ type Route struct {
 // Pattern returns the ServeMux pattern of the route ("GET /rooms").
 func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
-// endpoint is one route and the method that serves it. Each handler type
+// Endpoint is one route and the function that serves it. Each handler type
 // lists its endpoints once; that list registers the mux and, through
-// SendRoutes, HistoryRoutes and StreamRoutes, feeds the template check.
-type endpoint struct {
-	route   Route
-	handler http.HandlerFunc
+// Routes (SendRoutes, HistoryRoutes, stream.Routes), feeds the template check.
+type Endpoint struct {
+	// Route is the method and path pattern.
+	Route Route
+	// Handler serves it.
+	Handler http.HandlerFunc
 }
 
-func routesOf(eps []endpoint) []Route {
+// Routes returns the routes of eps, in order.
+func Routes(eps []Endpoint) []Route {
 	out := make([]Route, len(eps))
 	for i, ep := range eps {
-		out[i] = ep.route
+		out[i] = ep.Route
 	}
 	return out
 }
 
-// newMux registers the endpoints on a ServeMux that answers other methods on
+// NewMux registers the endpoints on a ServeMux that answers other methods on
 // a known path with a JSON 405 and unknown paths with a JSON 404, and wraps
 // it in the request log.
-func newMux(log *slog.Logger, eps []endpoint) http.Handler {
+func NewMux(log *slog.Logger, eps []Endpoint) http.Handler {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	var paths []string
 	for _, ep := range eps {
-		mux.HandleFunc(ep.route.Pattern(), ep.handler)
-		if _, seen := allowed[ep.route.Path]; !seen {
-			paths = append(paths, ep.route.Path)
+		mux.HandleFunc(ep.Route.Pattern(), ep.Handler)
+		if _, seen := allowed[ep.Route.Path]; !seen {
+			paths = append(paths, ep.Route.Path)
 		}
-		allowed[ep.route.Path] = append(allowed[ep.route.Path], ep.route.Method)
+		allowed[ep.Route.Path] = append(allowed[ep.Route.Path], ep.Route.Method)
 	}
 	// A pattern without a method is less specific than one with, so these
 	// only see the methods the path does not serve.
@@ -97,11 +105,11 @@ func newMux(log *slog.Logger, eps []endpoint) http.Handler {
 		allowHeader := strings.Join(allow, ", ")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allowHeader)
-			writeError(w, r, log, errMethodNotAllowed)
+			WriteError(w, r, log, errMethodNotAllowed)
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, log, errRouteNotFound)
+		WriteError(w, r, log, errRouteNotFound)
 	})
 	return logRequests(log, mux)
 }

@@ -11,16 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
-	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
+	"github.com/fanout-chat/serverless-chat/internal/render"
 )
 
 // The benchmarks run captured API Gateway v2 events through
@@ -31,15 +29,13 @@ import (
 
 const (
 	benchAPIKey = "test-api-key"
-	benchSigKey = "test-sig-key"
 	benchRoom   = "devops-bcn"
 )
 
 // benchEnv is the three handlers on one service over the fakes, with the
 // room seeded with seeded messages.
 type benchEnv struct {
-	send, history, stream *httpadapter.HandlerAdapterV2
-	sig                   string
+	send, history *httpadapter.HandlerAdapterV2
 }
 
 func newBenchEnv(b *testing.B, seeded int) *benchEnv {
@@ -49,7 +45,7 @@ func newBenchEnv(b *testing.B, seeded int) *benchEnv {
 		b.Fatalf("parse rooms: %v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	svc, err := chat.NewService(chattest.NewStore(), chattest.NewPublisher(), rooms, chat.WithLogger(log))
+	svc, err := chat.NewService(chattest.NewStore(), chattest.NewPublisher(), rooms, chat.WithLogger(log), chat.WithRenderer(render.New(true)))
 	if err != nil {
 		b.Fatalf("new service: %v", err)
 	}
@@ -58,19 +54,9 @@ func newBenchEnv(b *testing.B, seeded int) *benchEnv {
 			b.Fatalf("seed: %v", err)
 		}
 	}
-	v, err := grip.NewVerifier(grip.VerifierConfig{Key: []byte(benchSigKey), Issuer: "pushpin"})
-	if err != nil {
-		b.Fatalf("new verifier: %v", err)
-	}
-	sig, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "pushpin", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(benchSigKey))
-	if err != nil {
-		b.Fatalf("sign: %v", err)
-	}
 	return &benchEnv{
 		send:    httpadapter.NewV2(handler.NewSendHandler(svc, handler.Auth{APIKeys: []string{benchAPIKey}}, handler.WithLogger(log))),
 		history: httpadapter.NewV2(handler.NewHistoryHandler(svc, handler.WithLogger(log))),
-		stream:  httpadapter.NewV2(handler.NewStreamHandler(svc, v, handler.StreamOptions{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second}, handler.WithLogger(log))),
-		sig:     sig,
 	}
 }
 
@@ -165,44 +151,4 @@ func BenchmarkHistoryHandler(b *testing.B) {
 			proxy(b, env.history, ev, http.StatusOK)
 		}
 	})
-}
-
-// BenchmarkStreamHandler measures the stream function: a new listener (the
-// hold with no replay), a reconnect with Last-Event-ID that replays 20
-// events, Pushpin's idempotent next-link call with nothing new (the call
-// made ~1 s after each subscribe and on every link timeout), and a request
-// without Grip-Sig (406).
-func BenchmarkStreamHandler(b *testing.B) {
-	env := newBenchEnv(b, 100)
-	base := benchEvent(b, "stream-events.json")
-	next := benchEvent(b, "stream-events-next-link.json")
-	cases := []struct {
-		name   string
-		ev     events.APIGatewayV2HTTPRequest
-		want   int
-		frames int
-	}{
-		{"new-listener", withHeaders(base, "grip-sig", env.sig), http.StatusOK, 0},
-		{"resume-20", withHeaders(base, "grip-sig", env.sig, "last-event-id", "80"), http.StatusOK, 20},
-		{"next-link-idle", withHeaders(func() events.APIGatewayV2HTTPRequest {
-			ev := next
-			ev.RawQueryString, ev.QueryStringParameters = "lastEventId=100", nil
-			return ev
-		}(), "grip-sig", env.sig, "grip-last", "room-"+benchRoom+"; last-id=100"), http.StatusOK, 0},
-		{"no-grip-sig", withHeaders(base, "grip-sig", ""), http.StatusNotAcceptable, 0},
-	}
-	for _, bc := range cases {
-		b.Run(bc.name, func(b *testing.B) {
-			resp := proxy(b, env.stream, bc.ev, bc.want)
-			if bc.want == http.StatusOK {
-				if got := strings.Count(resp.Body, "\nevent: message\n"); got != bc.frames {
-					b.Fatalf("answer carries %d message frames, want %d: %q", got, bc.frames, resp.Body)
-				}
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				proxy(b, env.stream, bc.ev, bc.want)
-			}
-		})
-	}
 }

@@ -11,21 +11,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
-	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/render"
 )
 
 const (
 	testAPIKey   = "test-api-key"
 	testAdminKey = "test-admin-key"
-	testSigKey   = "test-sig-key"
 	testRoom     = "devops-bcn"
 	testRooms    = "devops-exchange-ldn:DevOps Exchange London,devops-bcn:DevOps Barcelona"
 )
@@ -38,10 +35,7 @@ type fixture struct {
 	svc     *chat.Service
 	send    http.Handler
 	history http.Handler
-	stream  http.Handler
 	logs    *bytes.Buffer
-	// verifier checks Grip-Sig as the stream handler's does.
-	verifier *grip.Verifier
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -52,18 +46,12 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{store: chattest.NewStore(), pub: chattest.NewPublisher(), logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	f.svc, err = chat.NewService(f.store, f.pub, rooms, chat.WithLogger(log))
+	f.svc, err = chat.NewService(f.store, f.pub, rooms, chat.WithLogger(log), chat.WithRenderer(render.New(true)))
 	if err != nil {
 		t.Fatalf("new service: %v", err)
 	}
-	v, err := grip.NewVerifier(grip.VerifierConfig{Key: []byte(testSigKey), Issuer: "pushpin"})
-	if err != nil {
-		t.Fatalf("new verifier: %v", err)
-	}
-	f.verifier = v
 	f.send = NewSendHandler(f.svc, Auth{APIKeys: []string{"other-key", testAPIKey}, AdminKey: testAdminKey}, WithLogger(log))
 	f.history = NewHistoryHandler(f.svc, WithLogger(log))
-	f.stream = NewStreamHandler(f.svc, v, StreamOptions{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second}, WithLogger(log))
 	return f
 }
 
@@ -146,20 +134,6 @@ func errorOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
 		t.Fatalf("error body = %s, want {\"error\": \"...\"}", resp.Body)
 	}
 	return msg
-}
-
-// sigToken signs a Grip-Sig as Pushpin does (HS256, iss, exp).
-func sigToken(t *testing.T, key string, method jwt.SigningMethod, claims jwt.MapClaims) string {
-	t.Helper()
-	tok, err := jwt.NewWithClaims(method, claims).SignedString([]byte(key))
-	if err != nil {
-		t.Fatalf("sign: %v", err)
-	}
-	return tok
-}
-
-func validSig(t *testing.T) string {
-	return sigToken(t, testSigKey, jwt.SigningMethodHS256, jwt.MapClaims{"iss": "pushpin", "exp": time.Now().Add(time.Hour).Unix()})
 }
 
 // seed sends texts to room as user through the service and returns the

@@ -28,14 +28,14 @@ type historyHandler struct {
 func NewHistoryHandler(svc HistoryReader, opts ...Option) http.Handler {
 	o := newOptions(opts)
 	h := &historyHandler{svc: svc, log: o.log}
-	return newMux(o.log, h.endpoints())
+	return NewMux(o.log, h.endpoints())
 }
 
 // HistoryRoutes returns the routes of the history function.
-func HistoryRoutes() []Route { return routesOf((*historyHandler)(nil).endpoints()) }
+func HistoryRoutes() []Route { return Routes((*historyHandler)(nil).endpoints()) }
 
-func (h *historyHandler) endpoints() []endpoint {
-	return []endpoint{
+func (h *historyHandler) endpoints() []Endpoint {
+	return []Endpoint{
 		{Route{http.MethodGet, "/rooms"}, h.rooms},
 		{Route{http.MethodGet, "/room/{room}/messages"}, h.messages},
 	}
@@ -71,23 +71,23 @@ func (h *historyHandler) messages(w http.ResponseWriter, r *http.Request) {
 	slug := r.PathValue("room")
 	room, err := h.svc.Rooms().Lookup(slug)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	q := r.URL.Query()
 	before, err := queryInt(q.Get("before"), q.Get("lastId"))
 	if err != nil || before < 0 {
-		writeError(w, r, h.log, fmt.Errorf("history before: %w", errBadQuery))
+		WriteError(w, r, h.log, fmt.Errorf("history before: %w", errBadQuery))
 		return
 	}
 	limit, err := queryInt(q.Get("limit"))
 	if err != nil || limit < 0 {
-		writeError(w, r, h.log, fmt.Errorf("history limit: %w", errBadQuery))
+		WriteError(w, r, h.log, fmt.Errorf("history limit: %w", errBadQuery))
 		return
 	}
 	page, err := h.svc.History(r.Context(), room.Slug, before, int(min(limit, chat.MaxPageSize)))
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	out := Page{Room: room, Messages: page.Messages, More: page.More}

@@ -12,21 +12,21 @@ var (
 	// pair. encoding/json would store it as U+FFFD, a character the author
 	// never typed.
 	errLoneSurrogate = errors.New("handler: request body escapes a lone UTF-16 surrogate")
-	// errBadResumePoint: Last-Event-ID, ?lastEventId= or Grip-Last is not an
-	// event id.
-	errBadResumePoint = errors.New("handler: resume point is not an event id")
+	// ErrBadResumePoint means Last-Event-ID, ?lastEventId= or Grip-Last is
+	// not an event id (the stream handler, package stream, returns it).
+	ErrBadResumePoint = errors.New("handler: resume point is not an event id")
 )
 
 // maxIDDigits is the most digits an id may have: int64 holds every
 // 19-digit number up to 9223372036854775807.
 const maxIDDigits = 19
 
-// parseEventID parses an event id as this API writes it: plain ASCII
+// ParseEventID parses an event id as this API writes it: plain ASCII
 // decimal digits, no sign, no spaces, no leading zero (except "0" itself),
 // at most 19 digits and within int64. Anything else ("+1", "-1", "01",
 // " 1", "1e3", 20 digits) is an error: ids are compared and used as keys,
 // so each id has one spelling.
-func parseEventID(s string) (int64, error) {
+func ParseEventID(s string) (int64, error) {
 	if s == "" || len(s) > maxIDDigits {
 		return 0, fmt.Errorf("parse id %.24q: not 1 to %d digits", s, maxIDDigits)
 	}

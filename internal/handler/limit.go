@@ -65,7 +65,7 @@ func allow(w http.ResponseWriter, r *http.Request, log *slog.Logger, lim Limiter
 	if d.Allowed {
 		return true
 	}
-	writeError(w, r, log, &rateLimitedError{action: action, wait: d})
+	WriteError(w, r, log, &rateLimitedError{action: action, wait: d})
 	return false
 }
 

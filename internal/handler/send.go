@@ -46,14 +46,14 @@ type sendHandler struct {
 func NewSendHandler(svc Sender, auth Auth, opts ...Option) http.Handler {
 	o := newOptions(opts)
 	h := &sendHandler{svc: svc, auth: auth, log: o.log, limit: o.limiter, typer: o.typer}
-	return newMux(o.log, h.endpoints())
+	return NewMux(o.log, h.endpoints())
 }
 
 // SendRoutes returns the routes of the send function.
-func SendRoutes() []Route { return routesOf((*sendHandler)(nil).endpoints()) }
+func SendRoutes() []Route { return Routes((*sendHandler)(nil).endpoints()) }
 
-func (h *sendHandler) endpoints() []endpoint {
-	return []endpoint{
+func (h *sendHandler) endpoints() []Endpoint {
+	return []Endpoint{
 		{Route{http.MethodPost, "/room/{room}/messages"}, h.post},
 		{Route{http.MethodDelete, "/room/{room}/messages/{id}"}, h.delete},
 		{Route{http.MethodPatch, "/room/{room}/messages/{id}"}, h.edit},
@@ -136,12 +136,12 @@ func (h *sendHandler) author(r *http.Request) (string, error) {
 func (h *sendHandler) post(w http.ResponseWriter, r *http.Request) {
 	u, err := h.author(r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	text, clientID, err := readSendBody(w, r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	if !allow(w, r, h.log, h.limit, limit.ActionSend, u) {
@@ -149,7 +149,7 @@ func (h *sendHandler) post(w http.ResponseWriter, r *http.Request) {
 	}
 	m, created, err := h.svc.Send(r.Context(), chat.SendInput{Room: r.PathValue("room"), User: u, Text: text, ClientID: clientID})
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	status := http.StatusOK // a repeated clientId: the first message
@@ -162,16 +162,16 @@ func (h *sendHandler) post(w http.ResponseWriter, r *http.Request) {
 func (h *sendHandler) delete(w http.ResponseWriter, r *http.Request) {
 	u, err := h.author(r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
-	id, err := parseEventID(r.PathValue("id"))
+	id, err := ParseEventID(r.PathValue("id"))
 	if err != nil || id <= 0 {
-		writeError(w, r, h.log, errBadMessageID)
+		WriteError(w, r, h.log, errBadMessageID)
 		return
 	}
 	if err := h.svc.Delete(r.Context(), r.PathValue("room"), id, u); err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	noContent(w)
@@ -202,11 +202,11 @@ func (h *sendHandler) clearUser(w http.ResponseWriter, r *http.Request) {
 // admin checks the admin key, runs do and answers 204.
 func (h *sendHandler) admin(w http.ResponseWriter, r *http.Request, do func(context.Context) error) {
 	if err := checkKey(r, h.auth.AdminKey); err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	if err := do(r.Context()); err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	noContent(w)

@@ -43,24 +43,24 @@ type typingBody struct {
 // stored nowhere. 204 when published.
 func (h *sendHandler) typing(w http.ResponseWriter, r *http.Request) {
 	if h.typer == nil {
-		writeError(w, r, h.log, errTypingOff)
+		WriteError(w, r, h.log, errTypingOff)
 		return
 	}
 	u, err := h.author(r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	typing, err := readTypingBody(w, r)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	if !allow(w, r, h.log, h.limit, limit.ActionTyping, u) {
 		return
 	}
 	if err := h.typer.Typing(r.Context(), r.PathValue("room"), u, typing); err != nil {
-		writeError(w, r, h.log, err)
+		WriteError(w, r, h.log, err)
 		return
 	}
 	noContent(w)

@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
 	"github.com/fanout-chat/serverless-chat/internal/config"
+	"github.com/fanout-chat/serverless-chat/internal/wire"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
 )
@@ -221,10 +221,10 @@ func (s *testStack) send(ctx context.Context, room, user, text string) (message,
 // room's ids start again from 0 while pages that saw the old ids are open.
 func (s *testStack) wipeRoom(ctx context.Context, room string) error {
 	db := dynamodb.New(dynamodb.Options{
-		Region:       app.LocalRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider(app.LocalAccessKeyID, app.LocalSecretKey, ""),
+		Region:       wire.LocalRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider(wire.LocalAccessKeyID, wire.LocalSecretKey, ""),
 		BaseEndpoint: aws.String(s.dev.DynamoEndpoint()),
-		// DynamoDB Local's checksums do not always match (see app.NewDynamoClient).
+		// DynamoDB Local's checksums do not always match (see wire.NewDynamoClient).
 		DisableValidateResponseChecksum: true,
 	})
 	table := s.dev.TableName()

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
 	"github.com/fanout-chat/serverless-chat/tools/apigw"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
@@ -166,10 +165,10 @@ func TestLambdaEnvironments(t *testing.T) {
 func TestBuildersCoverTemplate(t *testing.T) {
 	t.Parallel()
 	_, tmpl := checkoutTemplate(t)
-	builders := app.Builders()
+	builders := Builders()
 	for _, id := range tmpl.FunctionIDs() {
 		if _, ok := builders[id]; !ok {
-			t.Errorf("app.Builders has no %s", id)
+			t.Errorf("Builders has no %s", id)
 		}
 	}
 }

@@ -7,14 +7,31 @@ import (
 	"net/http"
 	"path/filepath"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
+	"github.com/fanout-chat/serverless-chat/internal/wire"
+	"github.com/fanout-chat/serverless-chat/internal/wire/history"
+	"github.com/fanout-chat/serverless-chat/internal/wire/send"
+	"github.com/fanout-chat/serverless-chat/internal/wire/stream"
+	"github.com/fanout-chat/serverless-chat/internal/wire/web"
 	"github.com/fanout-chat/serverless-chat/tools/apigw"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
+// Builders returns the constructor of each function, keyed by its logical
+// id in template.yaml: the New of its package under internal/wire, which its
+// Lambda main calls too. The list of functions is the template's; this only
+// says which Go constructor serves each (a test checks they cover it).
+func Builders() map[string]wire.Builder {
+	return map[string]wire.Builder{
+		"SendFunction":    send.New,
+		"HistoryFunction": history.New,
+		"StreamFunction":  stream.New,
+		"WebFunction":     web.New,
+	}
+}
+
 // functions returns the Function of every template function: its handler
-// built in-process from its environment by app.Builders, or its real
-// bootstrap under the Lambda RIE.
+// built in-process from its environment by Builders, or its real bootstrap
+// under the Lambda RIE.
 func (s *Stack) functions(ctx context.Context, bootstrap bool) (map[string]apigw.Function, error) {
 	if !bootstrap {
 		return s.inProcess(ctx)
@@ -48,18 +65,22 @@ func (s *Stack) functions(ctx context.Context, bootstrap bool) (map[string]apigw
 // inProcess builds every function's handler with the constructor its main
 // calls, logging to the stack's "functions" log.
 func (s *Stack) inProcess(ctx context.Context) (map[string]apigw.Function, error) {
-	builders := app.Builders()
+	builders := Builders()
 	fns := map[string]apigw.Function{}
 	for _, id := range s.tmpl.FunctionIDs() {
 		build, ok := builders[id]
 		if !ok {
-			return nil, fmt.Errorf("stack: no in-process constructor for %s (add it to app.Builders, or use Bootstrap)", id)
+			return nil, fmt.Errorf("stack: no in-process constructor for %s (add it to Builders, or use Bootstrap)", id)
 		}
 		env := s.envs[id]
 		// Each function logs at its own LOG_LEVEL, as Lambda applies the
-		// template's ApplicationLogLevel; a malformed level fails in build.
+		// template's ApplicationLogLevel.
 		var level slog.Level
-		_ = level.UnmarshalText([]byte(env["LOG_LEVEL"]))
+		if v := env["LOG_LEVEL"]; v != "" {
+			if err := level.UnmarshalText([]byte(v)); err != nil {
+				return nil, fmt.Errorf("stack: %s: LOG_LEVEL %q is not one of debug, info, warn, error", id, v)
+			}
+		}
 		logger := slog.New(slog.NewJSONHandler(s.logs.Part("functions"), &slog.HandlerOptions{Level: level}))
 		h, err := build(ctx, func(k string) string { return env[k] }, logger)
 		if err != nil {

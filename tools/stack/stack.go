@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
+	"github.com/fanout-chat/serverless-chat/internal/wire"
 	"github.com/fanout-chat/serverless-chat/tools/apigw"
 	"github.com/fanout-chat/serverless-chat/tools/edge"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
@@ -130,7 +130,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, fmt.Errorf("stack: start DynamoDB Local: %w", err)
 	}
 	s.log.Info("DynamoDB Local up", "endpoint", s.dynamo.Endpoint(), "pid", s.dynamo.Pid(), "data", dynamoDir)
-	client, err := app.NewDynamoClient(ctx, config.Config{DynamoEndpoint: s.dynamo.Endpoint()})
+	client, err := wire.NewDynamoClient(ctx, s.dynamo.Endpoint())
 	if err != nil {
 		return nil, fmt.Errorf("stack: DynamoDB client: %w", err)
 	}
@@ -324,9 +324,13 @@ func (s *Stack) EdgeURL() string { return "http://" + hostPort(s.cfg.EdgePort) }
 // get unless Config.Env overrides it.
 func (s *Stack) PublishURL() string { return s.pushpin.PublishURL() }
 
+// FunctionIDs returns the logical ids of template.yaml's functions, sorted:
+// the one list of functions.
+func (s *Stack) FunctionIDs() []string { return s.tmpl.FunctionIDs() }
+
 // DynamoEndpoint is DynamoDB Local's endpoint. Clients there must use
-// app.LocalRegion and app.LocalAccessKeyID to see the stack's table
-// (app.NewDynamoClient does).
+// wire.LocalRegion and wire.LocalAccessKeyID to see the stack's table
+// (wire.NewDynamoClient does).
 func (s *Stack) DynamoEndpoint() string { return s.dynamo.Endpoint() }
 
 // TableName is the chat table, the functions' TABLE_NAME.

@@ -25,10 +25,6 @@ import (
 	"github.com/fanout-chat/serverless-chat/tools/stack"
 )
 
-// coldFunctions are the functions whose cold start is measured, in report
-// order.
-var coldFunctions = []string{"SendFunction", "HistoryFunction", "StreamFunction", "WebFunction"}
-
 // coldResult is the cold start of one function's real bootstrap under the
 // Lambda RIE.
 type coldResult struct {
@@ -109,7 +105,7 @@ func (b *bench) runColdStarts(ctx context.Context) ([]coldResult, error) {
 	}
 	defer os.RemoveAll(dir)
 	var out []coldResult
-	for _, fn := range coldFunctions {
+	for _, fn := range b.stack.FunctionIDs() {
 		bin, err := proc.BuildBootstrap(ctx, stack.FunctionPackage(fn), filepath.Join(dir, fn))
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", fn, err)
@@ -242,13 +238,17 @@ func buildSizes(ctx context.Context) ([]sizeResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository root: %w", err)
 	}
+	tmpl, err := apigw.LoadTemplate(filepath.Join(root, "template.yaml"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("read the functions of template.yaml: %w", err)
+	}
 	dir, err := os.MkdirTemp("", "bench-arm64-")
 	if err != nil {
 		return nil, fmt.Errorf("build dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	var out []sizeResult
-	for _, fn := range coldFunctions {
+	for _, fn := range tmpl.FunctionIDs() {
 		bin := filepath.Join(dir, fn, "bootstrap")
 		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bin, stack.FunctionPackage(fn))
 		cmd.Dir = root

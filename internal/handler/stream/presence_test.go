@@ -1,4 +1,4 @@
-package handler
+package stream
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/handler"
 )
 
 // liveFixture is a stream handler that keeps presence on the in-memory
@@ -43,8 +44,8 @@ func newLiveFixture(t *testing.T) *liveFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.live = NewStreamHandler(f.svc, v, StreamOptions{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second, Presence: lv},
-		WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	f.live = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second, Presence: lv},
+		handler.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	return f
 }
 

@@ -1,7 +1,8 @@
-package app
+package functions_test
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,11 +15,13 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
+	"github.com/fanout-chat/serverless-chat/internal/handler/stream"
 	"github.com/fanout-chat/serverless-chat/internal/secrets"
 )
 
-var templatePath = filepath.Join("..", "..", "template.yaml")
+var templatePath = filepath.Join("..", "template.yaml")
 
 // handlerRoutes is what each function's handler serves, from the lists that
 // also register the handlers' muxes.
@@ -26,7 +29,7 @@ func handlerRoutes() map[string][]handler.Route {
 	return map[string][]handler.Route{
 		"SendFunction":    handler.SendRoutes(),
 		"HistoryFunction": handler.HistoryRoutes(),
-		"StreamFunction":  handler.StreamRoutes(),
+		"StreamFunction":  stream.Routes(),
 	}
 }
 
@@ -239,19 +242,11 @@ func TestTemplateEnvironment(t *testing.T) {
 		}
 		return "", fmt.Errorf("cannot resolve %v", v)
 	}
-	tests := []struct {
-		fn      string
-		require func(config.Config) error
-	}{
-		{"SendFunction", config.Config.RequireSend},
-		{"HistoryFunction", config.Config.RequireHistory},
-		{"StreamFunction", config.Config.RequireStream},
-	}
-	for _, tt := range tests {
-		t.Run(tt.fn, func(t *testing.T) {
+	for fn, build := range builders() {
+		t.Run(fn, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{}
-			for _, src := range []any{dig(raw, "Globals", "Function"), dig(raw, "Resources", tt.fn, "Properties")} {
+			for _, src := range []any{dig(raw, "Globals", "Function"), dig(raw, "Resources", fn, "Properties")} {
 				vars, _ := dig(src, "Environment", "Variables").(map[string]any)
 				for k, v := range vars {
 					s, err := resolve(v)
@@ -268,15 +263,16 @@ func TestTemplateEnvironment(t *testing.T) {
 					env[v] = "secret-of-" + v
 				}
 			}
-			cfg, err := config.Load(func(k string) string { return env[k] })
-			if err != nil {
-				t.Fatalf("load: %v", err)
+			getenv := func(k string) string { return env[k] }
+			if _, err := build(t.Context(), getenv, slog.New(slog.DiscardHandler)); err != nil {
+				t.Fatalf("build from the template's environment: %v", err)
 			}
-			if err := tt.require(cfg); err != nil {
-				t.Fatalf("require: %v", err)
+			if fn != "StreamFunction" {
+				return
 			}
-			if tt.fn == "StreamFunction" && !strings.HasPrefix(string(cfg.GripVerifyKey), "-----BEGIN PUBLIC KEY-----") {
-				t.Errorf("default verify key is not Fastly's PEM key: %q", cfg.GripVerifyKey)
+			vc, err := grip.VerifierConfigFromEnv(getenv)
+			if err != nil || !strings.HasPrefix(string(vc.Key), "-----BEGIN PUBLIC KEY-----") {
+				t.Errorf("default verify key is not Fastly's PEM key: %q (%v)", vc.Key, err)
 			}
 		})
 	}

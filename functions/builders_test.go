@@ -1,10 +1,29 @@
-package app
+package functions_test
 
 import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/fanout-chat/serverless-chat/internal/config"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/wire"
+	"github.com/fanout-chat/serverless-chat/internal/wire/history"
+	"github.com/fanout-chat/serverless-chat/internal/wire/send"
+	"github.com/fanout-chat/serverless-chat/internal/wire/stream"
+	"github.com/fanout-chat/serverless-chat/internal/wire/web"
 )
+
+// builders is the constructor each function's main calls, keyed by its
+// logical id in template.yaml.
+func builders() map[string]wire.Builder {
+	return map[string]wire.Builder{
+		"SendFunction":    send.New,
+		"HistoryFunction": history.New,
+		"StreamFunction":  stream.New,
+		"WebFunction":     web.New,
+	}
+}
 
 func TestBuilders(t *testing.T) {
 	t.Parallel()
@@ -33,6 +52,9 @@ func TestBuilders(t *testing.T) {
 		{"send needs a publish target", "SendFunction", with(map[string]string{"API_KEYS": "k"}), "GRIP_URL"},
 		{"stream builds with a shared key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "changeme"}), ""},
 		{"stream needs a verify key", "StreamFunction", base, "GRIP_VERIFY_KEY"},
+		{"stream with a public key needs the issuer", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}), "GRIP_VERIFY_ISS"},
+		{"send refuses malformed rate limits", "SendFunction", with(map[string]string{"API_KEYS": "k", "GRIP_URL": "http://127.0.0.1:5561", "RATE_LIMITS": "send=lots"}), "RATE_LIMITS"},
+		{"send refuses a malformed GRIP_URL", "SendFunction", with(map[string]string{"API_KEYS": "k", "GRIP_URL": "ftp://x"}), "GRIP_URL"},
 		{"stream refuses a broken PEM key", "StreamFunction", with(map[string]string{"GRIP_VERIFY_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----", "GRIP_VERIFY_ISS": "fastly:svc"}), "GRIP_VERIFY_KEY"},
 		{"web builds without DynamoDB or GRIP settings", "WebFunction", map[string]string{}, ""},
 		{"web refuses malformed rooms", "WebFunction", map[string]string{"ROOMS": "Not A Slug"}, "ROOMS"},
@@ -41,7 +63,7 @@ func TestBuilders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			build, ok := Builders()[tt.fn]
+			build, ok := builders()[tt.fn]
 			if !ok {
 				t.Fatalf("no builder for %s", tt.fn)
 			}
@@ -59,5 +81,14 @@ func TestBuilders(t *testing.T) {
 				t.Errorf("error %q does not name %s", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestKeepAliveDefaultsAgree: config cannot import grip (history and web
+// link config), so it repeats the hold's default keep-alive.
+func TestKeepAliveDefaultsAgree(t *testing.T) {
+	t.Parallel()
+	if config.DefaultKeepAlive != grip.DefaultKeepAlive {
+		t.Errorf("config.DefaultKeepAlive = %v, grip.DefaultKeepAlive = %v", config.DefaultKeepAlive, grip.DefaultKeepAlive)
 	}
 }

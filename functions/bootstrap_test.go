@@ -1,4 +1,4 @@
-package app
+package functions_test
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
+	"github.com/fanout-chat/serverless-chat/internal/wire"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
@@ -56,7 +56,7 @@ func (p *publishRecorder) published() []string {
 
 func testEvent(t *testing.T, name string, edit func(*events.APIGatewayV2HTTPRequest)) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "apigw", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "apigw", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestBootstraps(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = db.Stop() })
 	const table = "bootstrap-test"
-	client, err := NewDynamoClient(ctx, config.Config{DynamoEndpoint: db.Endpoint()})
+	client, err := wire.NewDynamoClient(ctx, db.Endpoint())
 	if err != nil {
 		t.Fatal(err)
 	}

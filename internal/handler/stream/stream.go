@@ -1,7 +1,13 @@
-package handler
+// Package stream holds the stream function's net/http handler: it answers a
+// request the GRIP proxy signed with the events the client missed and a GRIP
+// stream hold on the room's channel. It is apart from package handler, whose
+// routing, input parsing and error mapping it shares, so that only the
+// stream function links GRIP and JWT code.
+package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -13,6 +19,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/sse"
 )
 
@@ -31,8 +38,8 @@ type SignatureVerifier interface {
 
 var _ SignatureVerifier = (*grip.Verifier)(nil)
 
-// StreamOptions tunes the GRIP hold.
-type StreamOptions struct {
+// Options tunes the GRIP hold.
+type Options struct {
 	// LinkTimeout is how long Pushpin waits on an idle stream before calling
 	// the next link anyway (each call is one invocation per held connection).
 	LinkTimeout time.Duration
@@ -59,7 +66,7 @@ type StreamOptions struct {
 	Presence Presencer
 }
 
-// Defaults of StreamOptions.
+// Defaults of Options.
 const (
 	// DefaultCatchUpTimeout is the next-link timeout while a listener is
 	// catching up: the proxy's shortest (it counts whole seconds).
@@ -75,18 +82,18 @@ const (
 type streamHandler struct {
 	svc    Resumer
 	verify SignatureVerifier
-	opts   StreamOptions
+	opts   Options
 	log    *slog.Logger
 }
 
-// NewStreamHandler returns the stream function's handler. It answers only
+// New returns the stream function's handler. It answers only
 // requests signed by the GRIP proxy: a request without Grip-Sig is 406 and
 // one whose signature fails verification is 501, as in the original app.
 // Otherwise it answers the events the client missed and a GRIP stream hold
 // on the room's channel whose prev-id is the last id sent, with a next link
 // that resumes from there.
-func NewStreamHandler(svc Resumer, v SignatureVerifier, so StreamOptions, opts ...Option) http.Handler {
-	o := newOptions(opts)
+func New(svc Resumer, v SignatureVerifier, so Options, opts ...handler.Option) http.Handler {
+	log := handler.Logger(opts...)
 	if so.CatchUpTimeout <= 0 {
 		so.CatchUpTimeout = DefaultCatchUpTimeout
 	}
@@ -99,16 +106,16 @@ func NewStreamHandler(svc Resumer, v SignatureVerifier, so StreamOptions, opts .
 	if so.Rand == nil {
 		so.Rand = rand.Float64
 	}
-	h := &streamHandler{svc: svc, verify: v, opts: so, log: o.log}
-	return newMux(o.log, h.endpoints())
+	h := &streamHandler{svc: svc, verify: v, opts: so, log: log}
+	return handler.NewMux(log, h.endpoints())
 }
 
-// StreamRoutes returns the routes of the stream function.
-func StreamRoutes() []Route { return routesOf((*streamHandler)(nil).endpoints()) }
+// Routes returns the routes of the stream function.
+func Routes() []handler.Route { return handler.Routes((*streamHandler)(nil).endpoints()) }
 
-func (h *streamHandler) endpoints() []endpoint {
-	return []endpoint{
-		{Route{http.MethodGet, "/room/{room}/events"}, h.events},
+func (h *streamHandler) endpoints() []handler.Endpoint {
+	return []handler.Endpoint{
+		{Route: handler.Route{Method: http.MethodGet, Path: "/room/{room}/events"}, Handler: h.events},
 	}
 }
 
@@ -121,20 +128,25 @@ func NextLink(room string, lastID int64) string {
 }
 
 func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
-	sig := headerValue(r, "Grip-Sig")
+	sig := handler.HeaderValue(r, "Grip-Sig")
 	if sig == "" {
-		writeError(w, r, h.log, errNoGripProxy)
+		handler.WriteError(w, r, h.log, handler.ErrNoGripProxy)
 		return
 	}
 	if err := h.verify.Verify(sig); err != nil {
-		writeError(w, r, h.log, fmt.Errorf("verify Grip-Sig: %w", err))
+		// The HTTP layer's mapping knows its own sentinels, not grip's.
+		sentinel := handler.ErrInvalidGripSig
+		if errors.Is(err, grip.ErrNoSignature) {
+			sentinel = handler.ErrNoGripProxy
+		}
+		handler.WriteError(w, r, h.log, fmt.Errorf("verify Grip-Sig: %w: %w", sentinel, err))
 		return
 	}
 	slug := r.PathValue("room")
 	channel := chat.ChannelFor(slug)
 	after, fromProxy, err := resumePoint(r, channel)
 	if err != nil {
-		writeError(w, r, h.log, err)
+		handler.WriteError(w, r, h.log, err)
 		return
 	}
 	// The proxy streams a next link's answer through; a listener's own
@@ -162,12 +174,12 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 	replay, err := h.svc.ResumeUpTo(r.Context(), slug, after, limit)
 	<-done
 	if err != nil {
-		writeError(w, r, h.log, err)
+		handler.WriteError(w, r, h.log, err)
 		return
 	}
 	frames, replay, err := replay.FramesWithin(maxBytes)
 	if err != nil {
-		writeError(w, r, h.log, fmt.Errorf("encode replay of %s after %d: %w", slug, after, err))
+		handler.WriteError(w, r, h.log, fmt.Errorf("encode replay of %s after %d: %w", slug, after, err))
 		return
 	}
 	var body []byte
@@ -236,9 +248,9 @@ func (h *streamHandler) retry() time.Duration {
 // would silently replay everything or skip what the client missed.
 func resumePoint(r *http.Request, channel string) (int64, bool, error) {
 	if v, ok := grip.ParseLast(r.Header.Values("Grip-Last"), channel); ok {
-		n, err := parseEventID(strings.TrimSpace(v))
+		n, err := handler.ParseEventID(strings.TrimSpace(v))
 		if err != nil {
-			return 0, true, fmt.Errorf("Grip-Last: %w: %w", errBadResumePoint, err)
+			return 0, true, fmt.Errorf("Grip-Last: %w: %w", handler.ErrBadResumePoint, err)
 		}
 		return n, true, nil
 	}
@@ -246,18 +258,18 @@ func resumePoint(r *http.Request, channel string) (int64, bool, error) {
 	// several values then mean a malformed id, which parseEventID refuses.
 	if vs := r.Header.Values("Last-Event-Id"); len(vs) > 0 {
 		if v := strings.TrimSpace(strings.Join(vs, ",")); v != "" {
-			n, err := parseEventID(v)
+			n, err := handler.ParseEventID(v)
 			if err != nil {
-				return 0, false, fmt.Errorf("Last-Event-ID: %w: %w", errBadResumePoint, err)
+				return 0, false, fmt.Errorf("Last-Event-ID: %w: %w", handler.ErrBadResumePoint, err)
 			}
 			return n, false, nil
 		}
 	}
 	if vs, ok := r.URL.Query()["lastEventId"]; ok {
 		if v := strings.TrimSpace(strings.Join(vs, ",")); v != "" {
-			n, err := parseEventID(v)
+			n, err := handler.ParseEventID(v)
 			if err != nil {
-				return 0, false, fmt.Errorf("lastEventId: %w: %w", errBadResumePoint, err)
+				return 0, false, fmt.Errorf("lastEventId: %w: %w", handler.ErrBadResumePoint, err)
 			}
 			return n, false, nil
 		}

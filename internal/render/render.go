@@ -1,4 +1,8 @@
-package chat
+// Package render turns the text of a chat message into what the send
+// function stores and publishes: the text with profanity masked (when the
+// filter is on) and its inline markdown rendered to sanitised HTML. Only the
+// send function links it; history and stream serve what send stored.
+package render
 
 import (
 	"bytes"
@@ -28,10 +32,10 @@ type Renderer struct {
 	profanity *goaway.ProfanityDetector
 }
 
-// NewRenderer builds a Renderer. With filterProfanity, swear words are
+// New builds a Renderer. With filterProfanity, swear words are
 // masked with asterisks in the stored text before rendering, as the
 // original app does.
-func NewRenderer(filterProfanity bool) *Renderer {
+func New(filterProfanity bool) *Renderer {
 	// Only paragraphs: headings, lists, quotes, code blocks, tables and
 	// thematic breaks are block markdown that has no place in a chat line.
 	// The raw HTML inline parser is left out on purpose, so "<b>" is text.
@@ -147,12 +151,23 @@ func (r *Renderer) profane(word string) bool {
 	return false
 }
 
+// Render returns text with profanity masked (when the filter is on) and that
+// masked text rendered as sanitised inline HTML: what a message stores in
+// its Text and HTML. It implements chat.Renderer.
+func (r *Renderer) Render(text string) (shown, rendered string, err error) {
+	shown = r.Filter(text)
+	if rendered, err = r.HTML(shown); err != nil {
+		return "", "", err
+	}
+	return shown, rendered, nil
+}
+
 // HTML renders text as sanitised inline HTML. A single paragraph comes back
 // without its <p> wrapper.
 func (r *Renderer) HTML(text string) (string, error) {
 	var buf bytes.Buffer
 	if err := r.md.Convert([]byte(text), &buf); err != nil {
-		return "", fmt.Errorf("chat: render markdown: %w", err)
+		return "", fmt.Errorf("render: markdown: %w", err)
 	}
 	out := strings.TrimSpace(r.policy.Sanitize(buf.String()))
 	if inner, ok := strings.CutPrefix(out, "<p>"); ok {

@@ -1,4 +1,4 @@
-package handler
+package stream
 
 import (
 	"net/http"
@@ -268,7 +268,7 @@ func TestStreamRetryField(t *testing.T) {
 	f.seed(t, testRoom, "alice", "one")
 	draws := []float64{0, 0.5, 0.999}
 	i := 0
-	h := NewStreamHandler(f.svc, f.verifier, StreamOptions{LinkTimeout: 120 * time.Second,
+	h := New(f.svc, f.verifier, Options{LinkTimeout: 120 * time.Second,
 		Rand: func() float64 { d := draws[i%len(draws)]; i++; return d }})
 	ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", "0")
 	for _, want := range []string{"retry: 1000\n\n", "retry: 2500\n\n", "retry: 3997\n\n"} {

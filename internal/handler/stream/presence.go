@@ -1,4 +1,4 @@
-package handler
+package stream
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/handler"
 )
 
 // Presencer is what the stream handler needs of chat.Live to keep presence.
@@ -45,7 +46,7 @@ func (h *streamHandler) liveRequest(r *http.Request) bool {
 // one — and the request is signed (Grip-Sig) by the proxy. Otherwise the
 // visitor is a guest: its guest id, or a new random one when it sent none.
 func visitor(r *http.Request, fromProxy bool) chat.Visitor {
-	if u, err := chat.NormalizeUser(headerValue(r, "X-User")); err == nil {
+	if u, err := chat.NormalizeUser(handler.HeaderValue(r, "X-User")); err == nil {
 		return chat.Visitor{User: u}
 	}
 	q := r.URL.Query()

@@ -1,0 +1,173 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
+	"github.com/fanout-chat/serverless-chat/internal/handler"
+	"github.com/fanout-chat/serverless-chat/internal/render"
+)
+
+const (
+	testSigKey = "test-sig-key"
+	testRoom   = "devops-bcn"
+	testRooms  = "devops-exchange-ldn:DevOps Exchange London,devops-bcn:DevOps Barcelona"
+)
+
+// fixture is a chat service on the in-memory fakes with the stream handler
+// in front of it.
+type fixture struct {
+	store  *chattest.Store
+	svc    *chat.Service
+	stream http.Handler
+	logs   *bytes.Buffer
+	// verifier checks Grip-Sig as the stream handler's does.
+	verifier *grip.Verifier
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	rooms, err := chat.ParseRooms(testRooms)
+	if err != nil {
+		t.Fatalf("parse rooms: %v", err)
+	}
+	f := &fixture{store: chattest.NewStore(), logs: &bytes.Buffer{}}
+	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The renderer only seeds the room: the stream function itself never sends.
+	f.svc, err = chat.NewService(f.store, chattest.NewPublisher(), rooms, chat.WithLogger(log), chat.WithRenderer(render.New(true)))
+	if err != nil {
+		t.Fatalf("new service: %v", err)
+	}
+	v, err := grip.NewVerifier(grip.VerifierConfig{Key: []byte(testSigKey), Issuer: "pushpin"})
+	if err != nil {
+		t.Fatalf("new verifier: %v", err)
+	}
+	f.verifier = v
+	f.stream = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second}, handler.WithLogger(log))
+	return f
+}
+
+// loadEvent reads a captured API Gateway v2 request from testdata/apigw.
+func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "apigw", name))
+	if err != nil {
+		t.Fatalf("read event: %v", err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("decode event %s: %v", name, err)
+	}
+	return ev
+}
+
+// invoke runs ev through the real Lambda proxy adapter, as the deployed
+// function does.
+func invoke(t *testing.T, h http.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	resp, err := httpadapter.NewV2(h).ProxyWithContext(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("proxy %s %s: %v", ev.RequestContext.HTTP.Method, ev.RawPath, err)
+	}
+	return resp
+}
+
+// withPath points ev at another path (and its path parameters at nothing:
+// the handlers read the path themselves).
+func withPath(ev events.APIGatewayV2HTTPRequest, method, rawPath string) events.APIGatewayV2HTTPRequest {
+	ev.RequestContext.HTTP.Method = method
+	ev.RequestContext.HTTP.Path = rawPath
+	ev.RawPath = rawPath
+	return ev
+}
+
+func withHeader(ev events.APIGatewayV2HTTPRequest, name, value string) events.APIGatewayV2HTTPRequest {
+	h := make(map[string]string, len(ev.Headers)+1)
+	for k, v := range ev.Headers {
+		h[k] = v
+	}
+	if value == "" {
+		delete(h, name)
+	} else {
+		h[name] = value
+	}
+	ev.Headers = h
+	return ev
+}
+
+func withQuery(ev events.APIGatewayV2HTTPRequest, q string) events.APIGatewayV2HTTPRequest {
+	ev.RawQueryString = q
+	ev.QueryStringParameters = nil
+	return ev
+}
+
+// errorOf decodes an error answer, failing if it is not {"error": "..."}.
+func errorOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
+	t.Helper()
+	if ct := resp.Headers["Content-Type"]; !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("error Content-Type = %q, want application/json", ct)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", resp.Body, err)
+	}
+	msg, ok := body["error"].(string)
+	if !ok || len(body) != 1 {
+		t.Fatalf("error body = %s, want {\"error\": \"...\"}", resp.Body)
+	}
+	return msg
+}
+
+// sigToken signs a Grip-Sig as Pushpin does (HS256, iss, exp).
+func sigToken(t *testing.T, key string, method jwt.SigningMethod, claims jwt.MapClaims) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(method, claims).SignedString([]byte(key))
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return tok
+}
+
+func validSig(t *testing.T) string {
+	return sigToken(t, testSigKey, jwt.SigningMethodHS256, jwt.MapClaims{"iss": "pushpin", "exp": time.Now().Add(time.Hour).Unix()})
+}
+
+// seed sends texts to room as user through the service and returns the
+// messages.
+func (f *fixture) seed(t *testing.T, room, user string, texts ...string) []chat.Message {
+	t.Helper()
+	var out []chat.Message
+	for _, text := range texts {
+		m, _, err := f.svc.Send(context.Background(), chat.SendInput{Room: room, User: user, Text: text})
+		if err != nil {
+			t.Fatalf("seed %q: %v", text, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// lastID returns the room's last event id in the store.
+func (f *fixture) lastID(t *testing.T, room string) int64 {
+	t.Helper()
+	id, err := f.store.LastEventID(context.Background(), room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
