@@ -63,7 +63,7 @@ cost: deps-dev ## Count what messages and idle listeners make the origin do on t
 	$(GO) build -o bin/bench ./tools/cmd/bench
 	bin/bench -cost-out docs/cost.md -log test-output/cost-stack.log $(COSTFLAGS)
 
-## ---- Lambda functions (owner: functions/httpapi engineer) ---------------------------------------
+## ---- build the Lambda functions (linux/arm64 bootstraps, as `sam build`) ---------------------------
 
 # `sam build` runs build-<LogicalId> for every function with BuildMethod: makefile and ARTIFACTS_DIR
 # set; run by hand, each target writes .aws-sam/build/<LogicalId>/bootstrap, the layout `sam build`

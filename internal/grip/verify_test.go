@@ -50,7 +50,10 @@ func TestVerify(t *testing.T) {
 	esPEM := pemPublicKey(t, &es.PublicKey)
 	other := ecKey(t, elliptic.P256())
 	p384 := ecKey(t, elliptic.P384())
-	now := time.Now()
+	// Tokens are judged at a fixed instant, not the wall clock: a machine
+	// stalled between signing and verifying must not expire them.
+	now := time.Now().Truncate(time.Second)
+	clock := func() time.Time { return now }
 	valid := func(iss string) jwt.MapClaims {
 		return jwt.MapClaims{"iss": iss, "exp": now.Add(time.Hour).Unix()}
 	}
@@ -62,15 +65,15 @@ func TestVerify(t *testing.T) {
 		return s
 	}
 
-	hsVerifier, err := NewVerifier(VerifierConfig{Key: secret, Issuer: "pushpin"})
+	hsVerifier, err := newVerifier(VerifierConfig{Key: secret, Issuer: "pushpin"}, clock)
 	if err != nil {
 		t.Fatalf("NewVerifier HS256: %v", err)
 	}
-	esVerifier, err := NewVerifier(VerifierConfig{Key: esPEM, Issuer: "fastly:svc"})
+	esVerifier, err := newVerifier(VerifierConfig{Key: esPEM, Issuer: "fastly:svc"}, clock)
 	if err != nil {
 		t.Fatalf("NewVerifier ES256: %v", err)
 	}
-	anyIss, err := NewVerifier(VerifierConfig{Key: secret})
+	anyIss, err := newVerifier(VerifierConfig{Key: secret}, clock)
 	if err != nil {
 		t.Fatalf("NewVerifier without issuer: %v", err)
 	}
@@ -84,6 +87,8 @@ func TestVerify(t *testing.T) {
 		{"hs256 valid", hsVerifier, sign(t, jwt.SigningMethodHS256, secret, valid("pushpin")), nil},
 		{"hs256 expired within leeway", hsVerifier, sign(t, jwt.SigningMethodHS256, secret,
 			jwt.MapClaims{"iss": "pushpin", "exp": now.Add(-2 * time.Second).Unix()}), nil},
+		{"hs256 expired beyond leeway", hsVerifier, sign(t, jwt.SigningMethodHS256, secret,
+			jwt.MapClaims{"iss": "pushpin", "exp": now.Add(-DefaultLeeway - time.Second).Unix()}), ErrInvalidSignature},
 		{"hs256 expired", hsVerifier, sign(t, jwt.SigningMethodHS256, secret,
 			jwt.MapClaims{"iss": "pushpin", "exp": now.Add(-time.Minute).Unix()}), ErrInvalidSignature},
 		{"hs256 without exp", hsVerifier, sign(t, jwt.SigningMethodHS256, secret,
