@@ -65,15 +65,15 @@ func TestVerify(t *testing.T) {
 		return s
 	}
 
-	hsVerifier, err := newVerifier(VerifierConfig{Key: secret, Issuer: "pushpin"}, clock)
+	hsVerifier, err := NewVerifier(VerifierConfig{Key: secret, Issuer: "pushpin", Now: clock})
 	if err != nil {
 		t.Fatalf("NewVerifier HS256: %v", err)
 	}
-	esVerifier, err := newVerifier(VerifierConfig{Key: esPEM, Issuer: "fastly:svc"}, clock)
+	esVerifier, err := NewVerifier(VerifierConfig{Key: esPEM, Issuer: "fastly:svc", Now: clock})
 	if err != nil {
 		t.Fatalf("NewVerifier ES256: %v", err)
 	}
-	anyIss, err := newVerifier(VerifierConfig{Key: secret}, clock)
+	anyIss, err := NewVerifier(VerifierConfig{Key: secret, Now: clock})
 	if err != nil {
 		t.Fatalf("NewVerifier without issuer: %v", err)
 	}

@@ -113,7 +113,11 @@ func (l *stateLock) release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	err := l.f.Close() // closing the last descriptor drops the flock
+	// Unlock before closing: a process forking at this moment (another
+	// test starting a server, say) holds a copy of the descriptor until it
+	// execs, and with it the lock; LOCK_UN drops the lock for every copy.
+	unlockErr := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	err := errors.Join(unlockErr, l.f.Close())
 	l.f = nil
 	if err != nil {
 		return fmt.Errorf("release state dir lock: %w", err)
