@@ -66,8 +66,10 @@ cost: deps-dev ## Count what messages and idle listeners make the origin do on t
 ## ---- build the Lambda functions (linux/arm64 bootstraps, as `sam build`) ---------------------------
 
 # `sam build` runs build-<LogicalId> for every function with BuildMethod: makefile and ARTIFACTS_DIR
-# set; run by hand, each target writes .aws-sam/build/<LogicalId>/bootstrap, the layout `sam build`
-# leaves, so `make build` stands in for `sam build` on machines without the SAM CLI.
+# set (in the checkout: samconfig.toml's build_in_source, so nothing is copied per function); run by
+# hand, each target writes .aws-sam/build/<LogicalId>/bootstrap and `make build` then writes
+# .aws-sam/build/template.yaml with CodeUri pointing there (tools/cmd/samtemplate): the layout
+# `sam build` leaves, so `sam deploy` after `make build` deploys the same bootstraps.
 BUILD_DIR ?= .aws-sam/build
 ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
 # The functions are template.yaml's AWS::Serverless::Function resources (the one list; tools/stack,
@@ -83,7 +85,8 @@ endef
 $(foreach fn,$(LAMBDA_FUNCTIONS),$(eval $(call build-function,$(fn))))
 
 .PHONY: build
-build: $(addprefix build-,$(LAMBDA_FUNCTIONS)) ## Build every function's linux/arm64 bootstrap into .aws-sam/build/<LogicalId>/ (like `sam build`).
+build: $(addprefix build-,$(LAMBDA_FUNCTIONS)) ## Build every function's linux/arm64 bootstrap and the built template into .aws-sam/build/ (as `sam build` does).
+	$(GO) run ./tools/cmd/samtemplate -template template.yaml -build-dir $(BUILD_DIR)
 
 .PHONY: sizes
 sizes: build ## Print each bootstrap's size, raw and gzipped (about what the deployment zip weighs).
