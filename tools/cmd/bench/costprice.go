@@ -297,9 +297,13 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 	if o100.aws() <= goal {
 		pf("**Met** for the AWS bill.")
 	} else {
-		pf("**Not met**: the AWS part alone is %.2f× the 1/20 mark. Its largest line is DynamoDB, %s of %s: each send is one "+
-			"transaction of three items (head, event, idempotency key) at 2 WRU each plus the event's entry in the byUser index "+
-			"(1 WRU); one WRU less per message (%s) would meet it.", o100.aws()/goal, usd(o100.DynamoDB*1e6), usd(o100.aws()*1e6), usd(m.p.WRU*1e6))
+		x, _ := m.sampleFor(100)
+		short := math.Ceil((o100.aws() - goal) / m.p.WRU)
+		pf("**Not met**: the AWS part alone is %.2f× the 1/20 mark. Its largest line is DynamoDB, %s of %s: %.0f WRU per message "+
+			"(%s for %d messages): the send's transaction writes three items (head, event, idempotency key) at 2 WRU each "+
+			"plus the event's entry in the byUser index (1 WRU)%s. %.0f WRU less per message would meet it.",
+			o100.aws()/goal, usd(o100.DynamoDB*1e6), usd(o100.aws()*1e6),
+			x.PerMessage.DDB.BilledWRU/float64(x.Messages), x.PerMessage.DDB.calls(), x.Messages, limiterNote(x), short)
 	}
 	if o100.FanoutMessages > 0 {
 		if be := (goal - o100.aws()) / o100.FanoutMessages * 1e6; be > 0 {
@@ -350,4 +354,12 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 	pf("  of uncontended messages, one writer at a time, as a chat room mostly is.")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// limiterNote names the abuse limiter's write when the sends made one.
+func limiterNote(x costSample) string {
+	if x.PerMessage.DDB.Calls["UpdateItem"] == 0 {
+		return ""
+	}
+	return ", and the abuse limiter's token bucket is an UpdateItem of its own (1 WRU)"
 }
