@@ -126,6 +126,24 @@ sam-local: deps-dev ## With Docker + SAM CLI: sam build && sam local start-api o
 	$(GO) build -o bin/devstack ./tools/cmd/devstack
 	exec bin/devstack sam-local $(DEVFLAGS)
 
+## ---- soak and faults (owner: soak engineer; tools/cmd/soak, docs/soak.md) ------------------------
+
+# Flags for tools/cmd/soak, e.g. SOAKFLAGS='-duration 10m -listeners 500', SOAKFLAGS='-mode storm
+# -listeners 2000' or SOAKFLAGS='-mode contention -writers 20 -duration 60s'; bin/soak -h lists them.
+SOAKFLAGS ?=
+# The small run CI makes: about a minute, every fault once.
+SOAK_CI_FLAGS ?= -duration 30s -listeners 30 -senders 2 -rate 2 -burst 10 -burst-every 10s -drop-every 10s \
+	-drain 60s -out test-output/soak-ci.md -log test-output/soak-ci-stack.log
+
+.PHONY: soak
+soak: deps-dev ## Soak and fault run on the local stack (listeners, senders, bursts, a faulty publish relay, Pushpin and DynamoDB Local dying); fails on a lost, duplicated or out-of-order event.
+	$(GO) build -o bin/soak ./tools/cmd/soak
+	bin/soak $(SOAKFLAGS)
+
+.PHONY: soak-ci
+soak-ci: ## The small soak run of CI (about a minute).
+	$(MAKE) --no-print-directory soak SOAKFLAGS='$(SOAK_CI_FLAGS)'
+
 ## ---- help ---------------------------------------------------------------------------------------
 
 .PHONY: help

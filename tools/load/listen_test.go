@@ -73,3 +73,21 @@ func TestTracker(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFrames: frames carry their event type; retry fields are reported.
+func TestReadFrames(t *testing.T) {
+	t.Parallel()
+	var frames []Frame
+	var retries []time.Duration
+	stream := "retry: 1500\n\nid: 1\nevent: message\ndata: x\n\nid: 2\nevent: stream-reset\ndata: y\n\nid: 3\ndata: z\n\n"
+	if err := ReadFrames(strings.NewReader(stream), func(f Frame) { frames = append(frames, f) }, func(d time.Duration) { retries = append(retries, d) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []Frame{{1, "message"}, {2, "stream-reset"}, {3, ""}}
+	if !slices.Equal(frames, want) {
+		t.Errorf("frames = %v, want %v", frames, want)
+	}
+	if !slices.Equal(retries, []time.Duration{1500 * time.Millisecond}) {
+		t.Errorf("retries = %v", retries)
+	}
+}
