@@ -162,3 +162,35 @@ func shot(t *testing.T, tb *tab, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPresenceLapseReopensTheStream: should a proxy stop calling the next
+// link (Fanout resetting the link timer on every publish, say), the page
+// sees its own presence about to run out and opens its stream again — a new
+// hold, which refreshes it — without the visitor noticing. Here the faults
+// proxy makes every presence ttl 4 s, shorter than the 5 s link timeout.
+func TestPresenceLapseReopensTheStream(t *testing.T) {
+	st := suite.stack
+	st.faults.presenceTTL.Store(4)
+	t.Cleanup(func() { st.faults.presenceTTL.Store(0) })
+	ana := newTab(t, suite.browser, st, "ana")
+	before := st.faults.liveStreams.Load()
+	ana.open(st, "lapse")
+	ana.waitHere(1, []string{"ana"}, 30*time.Second)
+	opened := st.faults.liveStreams.Load()
+	if opened <= before {
+		t.Fatalf("live stream requests %d → %d, want ana's", before, opened)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for st.faults.liveStreams.Load() == opened {
+		if time.Now().After(deadline) {
+			t.Fatalf("ana's page opened no new stream in 60 s while its presence lapsed; presence: %s",
+				ana.evalString(`document.getElementById('presence')?.innerText`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The page stays live and keeps ana present; back to real ttls, it
+	// settles.
+	st.faults.presenceTTL.Store(0)
+	ana.waitLive()
+	ana.waitHere(1, []string{"ana"}, 30*time.Second)
+}

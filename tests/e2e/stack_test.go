@@ -12,6 +12,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,7 +34,7 @@ import (
 const (
 	testRooms = "live:Live chat,history:History,deletes:Deletes,reconnect:Reconnect," +
 		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer," +
-		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize,presence:Presence,busy:Busy"
+		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize,presence:Presence,busy:Busy,lapse:Lapse"
 	testAPIKey   = "e2e-api-key"
 	testAdminKey = "e2e-admin-key"
 	testSigKey   = "e2e-grip-signing-key"
@@ -264,6 +266,12 @@ type faults struct {
 	// function answers a room it could not get the next id of: 503 with
 	// Retry-After: 1, nothing stored.
 	busySends atomic.Int32
+	// presenceTTL, when not zero, rewrites every ttl in the live streams'
+	// presence events to that many seconds, as if the proxy refreshed
+	// presence less often than the events say.
+	presenceTTL atomic.Int32
+	// liveStreams counts the live stream requests (?live=1) seen.
+	liveStreams atomic.Int32
 
 	mu    sync.Mutex
 	posts []string // clientIds of the message posts seen, in order
@@ -297,10 +305,43 @@ func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.busySends.Store(0)
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/events") && r.URL.Query().Get("live") == "1" {
+		f.liveStreams.Add(1)
+	}
 	f.next.ServeHTTP(w, r)
 }
 
+// ttlField is a ttl in a live event's JSON.
+var ttlField = regexp.MustCompile(`"ttl":[0-9]+`)
+
+// ttlRewriter rewrites the ttls of a stream body chunk by chunk (Pushpin
+// writes each frame whole).
+type ttlRewriter struct {
+	body io.ReadCloser
+	ttl  string
+	buf  []byte
+}
+
+func (t *ttlRewriter) Read(p []byte) (int, error) {
+	if len(t.buf) == 0 {
+		chunk := make([]byte, 32<<10)
+		n, err := t.body.Read(chunk)
+		t.buf = ttlField.ReplaceAll(chunk[:n], []byte(`"ttl":`+t.ttl))
+		if n == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, t.buf)
+	t.buf = t.buf[n:]
+	return n, nil
+}
+
+func (t *ttlRewriter) Close() error { return t.body.Close() }
+
 func (f *faults) modifyResponse(res *http.Response) error {
+	if ttl := f.presenceTTL.Load(); ttl > 0 && res.Request.URL.Query().Get("live") == "1" {
+		res.Body = &ttlRewriter{body: res.Body, ttl: strconv.Itoa(int(ttl))}
+	}
 	if res.Request.Method == http.MethodPost && f.loseSendAnswers.Load() {
 		_, _ = io.Copy(io.Discard, res.Body)
 		return errors.New("e2e: answer lost on purpose")

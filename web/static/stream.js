@@ -71,11 +71,12 @@ export class RoomStream {
   }
 
   /**
-   * Closes the connection and opens a new one from the last id seen: a new
-   * hold, which also refreshes this page's presence.
+   * Closes an open connection and opens a new one from the last id seen: a
+   * new hold, which also refreshes this page's presence. A stream that is
+   * reconnecting already is left to its own back-off.
    */
   reopen() {
-    if (!this.source) {
+    if (this.source?.readyState !== EventSource.OPEN) {
       return;
     }
     clearTimeout(this.timer);
