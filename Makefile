@@ -88,6 +88,11 @@ $(foreach fn,$(LAMBDA_FUNCTIONS),$(eval $(call build-function,$(fn))))
 build: $(addprefix build-,$(LAMBDA_FUNCTIONS)) ## Build every function's linux/arm64 bootstrap and the built template into .aws-sam/build/ (as `sam build` does).
 	$(GO) run ./tools/cmd/samtemplate -template template.yaml -build-dir $(BUILD_DIR)
 
+.PHONY: smoke
+smoke: ## Check a deployment end to end as the edge uses it: make smoke URL=https://<edge host> KEY=<api key>
+	@test -n "$(URL)" -a -n "$(KEY)" || { echo 'usage: make smoke URL=https://<edge host> KEY=<api key> (README: Deploy)' >&2; exit 2; }
+	$(GO) run ./tools/cmd/smoke -url '$(URL)' -key '$(KEY)'
+
 .PHONY: sizes
 sizes: build ## Print each bootstrap's size, raw and gzipped (about what the deployment zip weighs).
 	@for f in $(LAMBDA_FUNCTIONS); do \
