@@ -119,7 +119,21 @@ install_npm() {
 	printf '%s\n' "$want" >"$NPM_DIR/.packages"
 }
 
+# check_python checks what tests/deploy runs (make test, not make dev): cfn-lint and the SAM
+# translator in python3. They come from PyPI, which these machines cannot reach, so they are
+# checked, not installed: the project's machines have them (cfn-lint 1.51, aws-sam-translator 1.110).
+check_python() {
+	[[ ${DEPS_BROWSER:-1} == 0 ]] && return 0
+	command -v python3 >/dev/null || die "python3 is missing: tests/deploy runs cfn-lint and aws-sam-translator with it"
+	local m
+	for m in cfnlint:cfn-lint samtranslator:aws-sam-translator; do
+		python3 -c "import ${m%%:*}" 2>/dev/null ||
+			die "python3 has no ${m%%:*}: tests/deploy needs it (pip install ${m#*:}; cfn-lint 1.51 and aws-sam-translator 1.110 are tested)"
+	done
+}
+
 install_apt
 install_dynamodb_local
 install_rie
 install_npm
+check_python

@@ -25,9 +25,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/fanout-chat/serverless-chat/internal/app"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
+	streamhandler "github.com/fanout-chat/serverless-chat/internal/handler/stream"
+	"github.com/fanout-chat/serverless-chat/internal/wire"
+	"github.com/fanout-chat/serverless-chat/internal/wire/history"
+	"github.com/fanout-chat/serverless-chat/internal/wire/send"
+	"github.com/fanout-chat/serverless-chat/internal/wire/stream"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
@@ -125,7 +129,7 @@ func TestIAMFromCalls(t *testing.T) {
 	const table = "chat-iam"
 	admin := dynamodb.New(dynamodb.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(ddb.Endpoint()),
-		Credentials: credentials.NewStaticCredentialsProvider(app.LocalAccessKeyID, app.LocalSecretKey, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(wire.LocalAccessKeyID, wire.LocalSecretKey, ""),
 	})
 	if err := dynamo.EnsureTable(ctx, admin, table, true); err != nil {
 		t.Fatal(err)
@@ -152,18 +156,20 @@ func TestIAMFromCalls(t *testing.T) {
 		r1, r2   = "devops-exchange-ldn", "devops-bcn"
 		c1, c2   = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
 		c3, c4   = "33333333-3333-4333-8333-333333333333", "44444444-4444-4444-8444-444444444444"
+		c5, c6   = "55555555-5555-4555-8555-555555555555", "66666666-6666-4666-8666-666666666666"
+		r2Path   = "/room/" + r2 + "/messages"
 		postPath = "/room/" + r1 + "/messages"
 	)
 	msg := func(text, cid string) string { return fmt.Sprintf(`{"text":%q,"clientId":%q}`, text, cid) }
 	scenarios := []struct {
 		fn     string
-		build  app.Builder
+		build  wire.Builder
 		routes []handler.Route
 		env    map[string]string
 		steps  []step
 	}{
 		{
-			fn: "SendFunction", build: app.NewSend, routes: handler.SendRoutes(),
+			fn: "SendFunction", build: send.New, routes: handler.SendRoutes(),
 			env: map[string]string{"API_KEYS": "k", "ADMIN_KEY": "adm", "GRIP_URL": publish.URL},
 			steps: []step{
 				{"POST", postPath, msg("first", c1), write("ana"), 201},
@@ -177,24 +183,32 @@ func TestIAMFromCalls(t *testing.T) {
 				{"POST", postPath, msg("fourth", c4), write("carl"), 201},
 				{"DELETE", "/admin/room/" + r1, "", adm, 204},
 				{"POST", "/room/" + r1 + "/typing", `{"typing":true}`, write("ana"), 204},
+				// In r2: 1 bob's message, 2 the refresh of clearing bob, 3
+				// dana's message, 4 its edit, 5 a reaction; history and
+				// stream read them back below.
+				{"POST", r2Path, msg("to edit", c5), write("dana"), 201},
+				{"PATCH", r2Path + "/3", msg("edited", c6), write("dana"), 200},
+				{"PUT", r2Path + "/3/reactions", `{"emoji":"👍","on":true}`, write("erin"), 200},
 			},
 		},
 		{
-			fn: "HistoryFunction", build: app.NewHistory, routes: handler.HistoryRoutes(),
+			fn: "HistoryFunction", build: history.New, routes: handler.HistoryRoutes(),
 			steps: []step{
 				{"GET", "/rooms", "", nil, 200},
 				{"GET", postPath, "", nil, 200},
 				{"GET", postPath + "?before=3&limit=1", "", nil, 200},
+				{"GET", r2Path, "", nil, 200}, // an edited message with a reaction
 			},
 		},
 		{
-			fn: "StreamFunction", build: app.NewStream, routes: handler.StreamRoutes(),
+			fn: "StreamFunction", build: stream.New, routes: streamhandler.Routes(),
 			env: map[string]string{"GRIP_VERIFY_KEY": sigKey, "GRIP_VERIFY_ISS": "pushpin", "GRIP_URL": publish.URL},
 			steps: []step{
 				{"GET", "/room/" + r1 + "/events", "", grip(nil), 200},
 				{"GET", "/room/" + r1 + "/events", "", grip(map[string]string{"last-event-id": "1"}), 200},
 				{"GET", "/room/" + r1 + "/events?lastEventId=2", "", grip(map[string]string{"grip-last": "room-" + r1 + "; last-id=2"}), 200},
 				{"GET", "/room/" + r1 + "/events?live=1", "", grip(map[string]string{"x-user": "ana"}), 200},
+				{"GET", "/room/" + r2 + "/events", "", grip(map[string]string{"last-event-id": "2"}), 200}, // replays the edited message
 			},
 		},
 	}

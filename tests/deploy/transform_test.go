@@ -11,6 +11,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
+	streamhandler "github.com/fanout-chat/serverless-chat/internal/handler/stream"
 )
 
 // resourcesOfType returns the logical ids of the transformed template's
@@ -44,7 +45,7 @@ func TestTransformRoutes(t *testing.T) {
 	tpl := cfnTemplate(t)
 	want := map[string]string{}
 	for fn, routes := range map[string][]handler.Route{
-		"SendFunction": handler.SendRoutes(), "HistoryFunction": handler.HistoryRoutes(), "StreamFunction": handler.StreamRoutes(),
+		"SendFunction": handler.SendRoutes(), "HistoryFunction": handler.HistoryRoutes(), "StreamFunction": streamhandler.Routes(),
 	} {
 		for _, r := range routes {
 			want[r.Pattern()] = fn
