@@ -35,6 +35,29 @@ vet: ## Run go vet.
 test: deps vet ## Vet, then run every test (unit and integration) once, uncached; ends with a summary line.
 	scripts/gotest.sh -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(PKGS)
 
+## ---- fuzzing and recovery (tools/cmd/recovery, *_fuzz_test.go, testdata/fuzz) ----------------------
+
+# Every parser's fuzz target, package:Target. Their seed corpora are in each package's testdata/fuzz
+# (plain `go test` runs them as regression cases); `make fuzz` explores beyond them for FUZZTIME each.
+FUZZ_TARGETS ?= ./internal/sse:FuzzEncodeRoundTrip ./internal/sse:FuzzEncode ./internal/sse:FuzzAppendRetry \
+	./internal/grip:FuzzParseLast ./internal/grip:FuzzParseGripURL ./internal/grip:FuzzVerify \
+	./internal/config:FuzzLoad ./internal/handler:FuzzReadSendBody ./internal/handler:FuzzParseEventID \
+	./internal/handler:FuzzFindLoneSurrogate ./tools/apigw:FuzzRouteMatch
+FUZZTIME ?= 10s
+# Flags for tools/cmd/recovery, e.g. RECOVERYFLAGS='-env LINK_TIMEOUT=60 -parts single,idle'.
+RECOVERYFLAGS ?=
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 10s), one after the other; CI runs it with FUZZTIME=3s.
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) $${t%%:*} | grep -v '^fuzz: elapsed' || exit 1; \
+	done
+
+.PHONY: bench-recovery
+bench-recovery: deps-dev ## Recovery on the local stack: dropped publishes, a listener far behind, idle next-link calls (~4 min).
+	$(GO) run ./tools/cmd/recovery $(RECOVERYFLAGS)
+
 ## ---- benchmarks (owner: benchmarks engineer; tools/cmd/bench, *_bench_test.go, docs/benchmarks.md) --------
 
 # Packages whose go test benchmarks `make bench` runs (the default includes the DynamoDB Local and

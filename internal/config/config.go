@@ -13,6 +13,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -191,7 +192,12 @@ func Load(getenv func(string) string) (Config, error) {
 // that is not a whole number of seconds is refused.
 func parseSeconds(v string) (time.Duration, error) {
 	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		// Past this, n seconds overflow time.Duration and could wrap
+		// around to a small positive value ((2^55+1) s is 1 s).
+		if n < 1 || n > math.MaxInt64/int64(time.Second) {
+			return 0, fmt.Errorf("%q must be a whole number of seconds >= 1", v)
+		}
 		d = time.Duration(n) * time.Second
 	} else {
 		d, err = time.ParseDuration(v)

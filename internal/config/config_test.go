@@ -138,3 +138,17 @@ func TestRequire(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadRefusesSecondsThatOverflow: (2^55+1) seconds wraps time.Duration
+// around to exactly 1 s; it must be refused, not loaded as 1 s.
+func TestLoadRefusesSecondsThatOverflow(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"36028797018963969", "9223372036854775807", "99999999999999999999"} {
+		for _, name := range []string{EnvLinkTimeout, EnvKeepAlive} {
+			env := map[string]string{name: v}
+			if c, err := Load(func(k string) string { return env[k] }); err == nil {
+				t.Errorf("%s=%s loaded (link %v, keep-alive %v), want an error", name, v, c.LinkTimeout, c.KeepAlive)
+			}
+		}
+	}
+}

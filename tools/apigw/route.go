@@ -128,13 +128,16 @@ func (cr *compiledRoute) matchPath(parts []string) (map[string]string, []int, bo
 	rank := make([]int, 0, len(cr.segs)+1)
 	for i, s := range cr.segs {
 		if s.kind == segGreedy {
-			if i >= len(parts) {
+			rest := strings.Join(parts[min(i, len(parts)):], "/")
+			// A greedy variable, like a plain one, matches at least one
+			// character: "/room/x/" is not "/room/x/{proxy+}".
+			if rest == "" {
 				return nil, nil, false
 			}
 			if params == nil {
 				params = map[string]string{}
 			}
-			params[s.text] = unescape(strings.Join(parts[i:], "/"))
+			params[s.text] = unescape(rest)
 			return params, append(rank, segGreedy), true
 		}
 		if i >= len(parts) {
