@@ -57,8 +57,14 @@ func Secrets() []string {
 
 // Defaults of the optional settings.
 const (
-	// DefaultLinkTimeout is LINK_TIMEOUT when unset: Pushpin's own default.
-	DefaultLinkTimeout = 120 * time.Second
+	// DefaultLinkTimeout is LINK_TIMEOUT when unset: how long a quiet
+	// stream waits before the proxy checks its next link. It bounds how
+	// long the first publish lost after a quiet spell, with nothing after
+	// it, goes unnoticed (60–120 s), against one stream invocation per
+	// quiet listener per minute; after any sign of trouble the stream
+	// checks every 3 s instead (stream.Options.SuspectTimeout).
+	// docs/architecture.md (Recovery) has the table it was chosen from.
+	DefaultLinkTimeout = 60 * time.Second
 	// DefaultKeepAlive is KEEP_ALIVE when unset: the GRIP hold's default
 	// (grip.DefaultKeepAlive; the stream function's test checks they agree).
 	DefaultKeepAlive = 20 * time.Second
@@ -92,7 +98,7 @@ type Config struct {
 	// them forever.
 	RetentionDays int
 	// LinkTimeout is LINK_TIMEOUT: how often Pushpin calls the next link of
-	// an idle held stream (default 120s).
+	// an idle held stream (default 60s).
 	LinkTimeout time.Duration
 	// KeepAlive is KEEP_ALIVE: the idle time after which Pushpin sends a
 	// keep-alive comment on a held stream (default 20s).

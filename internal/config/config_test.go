@@ -26,7 +26,7 @@ func TestLoadDefaults(t *testing.T) {
 	if !c.ProfanityFilter {
 		t.Error("ProfanityFilter = false, want true by default")
 	}
-	if c.RetentionDays != 0 || c.LinkTimeout != 120*time.Second || c.KeepAlive != 20*time.Second {
+	if c.RetentionDays != 0 || c.LinkTimeout != 60*time.Second || c.KeepAlive != 20*time.Second {
 		t.Errorf("retention, link timeout, keep-alive = %d, %v, %v", c.RetentionDays, c.LinkTimeout, c.KeepAlive)
 	}
 	if len(c.APIKeys) != 0 {

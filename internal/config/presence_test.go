@@ -14,7 +14,7 @@ func TestPresenceTTL(t *testing.T) {
 		want    time.Duration
 		wantErr string
 	}{
-		{name: "default: link timeout + 30 s", env: map[string]string{}, want: 150 * time.Second},
+		{name: "default: link timeout + 30 s", env: map[string]string{}, want: DefaultLinkTimeout + 30*time.Second},
 		{name: "follows the link timeout", env: map[string]string{EnvLinkTimeout: "20"}, want: 50 * time.Second},
 		{name: "set", env: map[string]string{EnvLinkTimeout: "4", EnvPresenceTTL: "10"}, want: 10 * time.Second},
 		{name: "as a duration", env: map[string]string{EnvPresenceTTL: "3m"}, want: 3 * time.Minute},

@@ -58,12 +58,12 @@ func FuzzParseEventID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseEventID(s)
+		n, err := ParseEventID(s)
 		if err != nil {
 			return
 		}
 		if n < 0 || strconv.FormatInt(n, 10) != s {
-			t.Fatalf("parseEventID(%q) = %d", s, n)
+			t.Fatalf("ParseEventID(%q) = %d", s, n)
 		}
 	})
 }

@@ -84,9 +84,12 @@ type Pushpin struct {
 //     delivery limiter is not what a 2,000-listener benchmark measures: a burst of 20 messages to
 //     2,000 listeners is 40,000 deliveries, which Debian's limits spread over 16 s and, past the
 //     25,000 queued, drop ("exceeded publish hwm"). At 50,000 per second the CPU is the limit, and
-//     200,000 queued deliveries (a few MB) hold five such bursts. message_wait stays 5000 ms, as in
-//     production, where the proxy's sequencer is not ours to tune: recovery must not depend on it
-//     (the next link's timeout comes first, see docs/architecture.md).
+//     200,000 queued deliveries (a few MB) hold five such bursts;
+//   - message_wait=2000 instead of 5000: how long the proxy holds a publish whose prev-id does not
+//     follow, waiting for the one before it. Two senders' publishes arrive out of order by
+//     milliseconds, so 2 s still puts them back in order, and a lost publish followed by others is
+//     recovered 2 s after them instead of 5 (Fanout's own wait is not ours to set; see
+//     docs/architecture.md, Recovery).
 const pushpinConf = `[global]
 include={libdir}/internal.conf
 rundir={{.RunDir}}
@@ -137,7 +140,7 @@ stats_spec=ipc://{rundir}/{ipc_prefix}stats
 command_spec=ipc://{rundir}/{ipc_prefix}command
 message_rate={{.MessageRate}}
 message_hwm={{.MessageHWM}}
-message_wait=5000
+message_wait=2000
 id_cache_ttl=60
 connection_subscription_max=20
 subscription_linger=60

@@ -58,7 +58,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("new verifier: %v", err)
 	}
 	f.verifier = v
-	f.stream = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second}, handler.WithLogger(log))
+	// Suspicion off: these tests pin the rest of the hold; TestStreamSuspect covers it.
+	f.stream = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second, SuspectWindow: -1}, handler.WithLogger(log))
 	return f
 }
 

@@ -44,7 +44,7 @@ func newLiveFixture(t *testing.T) *liveFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.live = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second, Presence: lv},
+	f.live = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second, Presence: lv, SuspectWindow: -1},
 		handler.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	return f
 }

@@ -59,6 +59,19 @@ type Options struct {
 	// Rand returns a number in [0, 1) for the jitter; nil means
 	// math/rand/v2's Float64.
 	Rand func() float64
+	// SuspectTimeout replaces LinkTimeout (when shorter) for SuspectWindow
+	// after a sign of trouble: an answer that had to replay events (the
+	// proxy found a gap, or the listener was behind) or a listener that
+	// was delivered events since its previous next link. Publishes lost
+	// in such a stretch, with nothing after them, are then noticed within
+	// one or two SuspectTimeouts instead of LinkTimeouts. Zero means
+	// DefaultSuspectTimeout.
+	SuspectTimeout time.Duration
+	// SuspectWindow is how long a sign of trouble keeps SuspectTimeout;
+	// zero means DefaultSuspectWindow, negative turns suspicion off.
+	SuspectWindow time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// Presence, when set, serves live streams (?live=1): they also
 	// subscribe to the room's live channel (presence, typing) and each of
 	// their invocations refreshes the visitor's presence. Its ttl must
@@ -77,6 +90,11 @@ const (
 	// three seconds instead of EventSource's fixed default.
 	DefaultRetry       = time.Second
 	DefaultRetryJitter = 3 * time.Second
+	// DefaultSuspectTimeout and DefaultSuspectWindow: after trouble, the
+	// proxy checks the next link 3 s after the last delivery, for 30 s;
+	// see docs/architecture.md (Recovery) for the measurements.
+	DefaultSuspectTimeout = 3 * time.Second
+	DefaultSuspectWindow  = 30 * time.Second
 )
 
 type streamHandler struct {
@@ -106,6 +124,15 @@ func New(svc Resumer, v SignatureVerifier, so Options, opts ...handler.Option) h
 	if so.Rand == nil {
 		so.Rand = rand.Float64
 	}
+	if so.SuspectTimeout <= 0 {
+		so.SuspectTimeout = DefaultSuspectTimeout
+	}
+	if so.SuspectWindow == 0 {
+		so.SuspectWindow = DefaultSuspectWindow
+	}
+	if so.Now == nil {
+		so.Now = time.Now
+	}
 	h := &streamHandler{svc: svc, verify: v, opts: so, log: log}
 	return handler.NewMux(log, h.endpoints())
 }
@@ -125,6 +152,44 @@ func (h *streamHandler) endpoints() []handler.Endpoint {
 // follows the link without Grip-Last.
 func NextLink(room string, lastID int64) string {
 	return "/room/" + room + "/events?lastEventId=" + strconv.FormatInt(lastID, 10)
+}
+
+// paramSuspect is the next link's parameter holding when (Unix seconds)
+// the stream last showed a sign of trouble, while that is within
+// SuspectWindow. The link is the only memory a stream has between
+// invocations.
+const paramSuspect = "suspect"
+
+// suspectSince returns when the stream last showed trouble, or zero: now
+// when this next-link answer is itself a sign (it replays events: the
+// proxy found a gap or the listener is catching up; or the listener
+// advanced since its previous next link, whose lastEventId says where it
+// was: the room is active, so a publish may be lost with nothing after
+// it), else the link's suspect parameter if it lies within the window
+// (a value from the future, which only a hand-made URL can carry, is
+// ignored).
+func (h *streamHandler) suspectSince(r *http.Request, fromProxy bool, after int64, replayed bool, now time.Time) time.Time {
+	if h.opts.SuspectWindow < 0 {
+		return time.Time{}
+	}
+	q := r.URL.Query()
+	if fromProxy {
+		// A listener's own request (a connect or reconnect) is no sign:
+		// reconnects come in storms, and each would cost SuspectWindow /
+		// SuspectTimeout extra invocations.
+		if replayed {
+			return now
+		}
+		if prev, err := handler.ParseEventID(q.Get("lastEventId")); err == nil && after > prev {
+			return now
+		}
+	}
+	if n, err := handler.ParseEventID(q.Get(paramSuspect)); err == nil {
+		if at := time.Unix(n, 0); !at.After(now) && now.Sub(at) < h.opts.SuspectWindow {
+			return at
+		}
+	}
+	return time.Time{}
 }
 
 func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
@@ -191,18 +256,26 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 	// Who is here comes first, once, on a live listener's own request.
 	body = append(body, presence...)
 	body = append(body, frames...)
-	linkTimeout := h.opts.LinkTimeout
+	// Why: Pushpin fetches the next link only on a gap it sees (a later
+	// publish), on a new subscription or after the link's timeout, which
+	// every delivery restarts. A lost publish with nothing after it is
+	// noticed only by that timeout, so the timeout is short while trouble
+	// is likely, and LinkTimeout (cheap) otherwise.
+	linkTimeout, link := h.opts.LinkTimeout, NextLink(slug, replay.LastID)
+	now := h.opts.Now()
+	if since := h.suspectSince(r, fromProxy, after, len(replay.Events) > 0, now); !since.IsZero() {
+		linkTimeout = min(linkTimeout, h.opts.SuspectTimeout)
+		link += "&" + paramSuspect + "=" + strconv.FormatInt(since.Unix(), 10)
+	}
 	if replay.More {
-		// Why: Pushpin fetches the next link only on a gap, on a new
-		// subscription or after the link's timeout; a listener with
-		// pages still to read would otherwise wait a whole LinkTimeout
-		// per page.
+		// A listener with pages still to read would otherwise wait a
+		// whole timeout per page.
 		linkTimeout = h.opts.CatchUpTimeout
 	}
 	hold := grip.Hold{
 		Channel:     channel,
 		PrevID:      strconv.FormatInt(replay.LastID, 10),
-		NextLink:    NextLink(slug, replay.LastID),
+		NextLink:    link,
 		LinkTimeout: linkTimeout,
 		KeepAlive:   h.opts.KeepAlive,
 	}

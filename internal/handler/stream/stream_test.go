@@ -367,3 +367,47 @@ func TestStreamTooFarBehindIsReset(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamSuspect: after a sign of trouble (a next link that replays
+// events, or a listener delivered events since its previous next link),
+// the link times out after SuspectTimeout for SuspectWindow, remembered in
+// the link itself; otherwise after LinkTimeout.
+func TestStreamSuspect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.seed(t, testRoom, "alice", "one", "two", "three")
+	now := time.Unix(1_800_000_000, 0)
+	h := New(f.svc, f.verifier, Options{LinkTimeout: 120 * time.Second, Now: func() time.Time { return now }})
+	ts := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
+	tests := []struct {
+		name     string
+		gripLast string // last-id of Grip-Last; "" for a listener's own request
+		query    string
+		wantLink string
+	}{
+		{"connect, nothing missed", "", "", "?lastEventId=3>; rel=next; timeout=120"},
+		{"reconnect that replays (no sign: reconnects come in storms)", "", "lastEventId=1", "?lastEventId=3>; rel=next; timeout=120"},
+		{"idle next link", "3", "lastEventId=3", "?lastEventId=3>; rel=next; timeout=120"},
+		{"next link that replays (a gap)", "1", "lastEventId=1", "?lastEventId=3&suspect=" + ts(0) + ">; rel=next; timeout=3"},
+		{"listener advanced since its last next link", "3", "lastEventId=1", "?lastEventId=3&suspect=" + ts(0) + ">; rel=next; timeout=3"},
+		{"within the window", "3", "lastEventId=3&suspect=" + ts(-29*time.Second), "?lastEventId=3&suspect=" + ts(-29*time.Second) + ">; rel=next; timeout=3"},
+		{"window over", "3", "lastEventId=3&suspect=" + ts(-30*time.Second), "?lastEventId=3>; rel=next; timeout=120"},
+		{"from the future", "3", "lastEventId=3&suspect=" + ts(time.Hour), "?lastEventId=3>; rel=next; timeout=120"},
+		{"malformed", "3", "lastEventId=3&suspect=-5", "?lastEventId=3>; rel=next; timeout=120"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := withQuery(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), tt.query)
+			if tt.gripLast != "" {
+				ev = withHeader(ev, "grip-last", "room-devops-bcn; last-id="+tt.gripLast)
+			}
+			resp := invoke(t, h, ev)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d body %s", resp.StatusCode, resp.Body)
+			}
+			if got, want := resp.Headers["Grip-Link"], "</room/devops-bcn/events"+tt.wantLink; got != want {
+				t.Errorf("Grip-Link = %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,63 @@
+package integration
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// TestCatchUpPagesWithoutWaitingForTheLinkTimeout: a listener 450 events
+// behind gets 200 in the hold's answer and the rest through the next link
+// Pushpin follows about a second later (the answer asks for timeout=1
+// while it leaves events out), each event once and in order — not one
+// page per LINK_TIMEOUT (60 s, longer than the wait here).
+func TestCatchUpPagesWithoutWaitingForTheLinkTimeout(t *testing.T) {
+	t.Parallel()
+	e := stackFor(t)
+	room := e.room(t)
+	const n = 450
+	var last message
+	for i := 1; i <= n; i++ {
+		last = e.send(t, room, "catch-up-"+strconv.Itoa(i%7), "event "+strconv.Itoa(i), int64(i))
+	}
+	l := e.listen(t, "behind", room, withLastEventID(0))
+	for id := int64(1); id < n; id++ {
+		f := l.next(t, liveWait)
+		if f.ID != strconv.FormatInt(id, 10) {
+			t.Fatalf("frame %s, want id %d; received so far: %s", f, id, l.history())
+		}
+	}
+	l.expectMessage(t, last)
+	m := e.send(t, room, "live", "live after the catch-up", n+1)
+	l.expectMessage(t, m)
+}
+
+// TestTrailingLossAfterAGapIsNoticedSoon: once a stream has recovered one
+// lost publish, the stream function asks Pushpin to check the next link
+// every 3 s for a while, so a second lost publish with nothing after it
+// reaches the listener well within LINK_TIMEOUT (60 s, longer than the
+// wait here) instead of after it.
+func TestTrailingLossAfterAGapIsNoticedSoon(t *testing.T) {
+	t.Parallel()
+	e := stackFor(t)
+	room := e.room(t)
+	channel := "room-" + room
+	l := e.listen(t, "listener", room)
+
+	m1 := e.send(t, room, "sender", "delivered normally", 1)
+	l.expectMessage(t, m1)
+	// A gap revealed by the next publish: recovered through the next link.
+	e.publish.DropNext(channel)
+	m2 := e.send(t, room, "sender", "lost", 2)
+	m3 := e.send(t, room, "sender", "reveals the gap", 3)
+	l.expectMessage(t, m2)
+	l.expectMessage(t, m3)
+	// Now a lost publish with nothing after it.
+	e.publish.DropNext(channel)
+	m4 := e.send(t, room, "sender", "lost, nothing after it", 4)
+	if got := e.publish.Dropped(channel); !slices.Equal(got, []string{"2", "4"}) {
+		t.Fatalf("dropped publishes on %s: got %v, want [2 4]", channel, got)
+	}
+	l.expectMessage(t, m4)
+	e.expectPublished(t, room, idRange(1, 4))
+}
