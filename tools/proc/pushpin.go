@@ -80,11 +80,8 @@ type Pushpin struct {
 //     fails after about 6 s);
 //   - the client port and the publish port bind 127.0.0.1 only;
 //   - debug=true, for informative error responses;
-//   - message_rate=50000 and message_hwm=200000 instead of 2500 and 25000, so that the proxy's
-//     delivery limiter is not what a 2,000-listener benchmark measures: a burst of 20 messages to
-//     2,000 listeners is 40,000 deliveries, which Debian's limits spread over 16 s and, past the
-//     25,000 queued, drop ("exceeded publish hwm"). At 50,000 per second the CPU is the limit, and
-//     200,000 queued deliveries (a few MB) hold five such bursts;
+//   - message_rate and message_hwm from PushpinConfig, by default 50000 and 200000 instead of 2500
+//     and 25000 (see defaultMessageRate for why);
 //   - message_wait=2000 instead of 5000: how long the proxy holds a publish whose prev-id does not
 //     follow, waiting for the one before it. Two senders' publishes arrive out of order by
 //     milliseconds, so 2 s still puts them back in order, and a lost publish followed by others is
