@@ -293,6 +293,10 @@ func TestContendedSendIsA503WithRetryAfter(t *testing.T) {
 	if got := resp.Headers["Retry-After"]; got != "1" {
 		t.Errorf("Retry-After = %q, want 1", got)
 	}
+	// Counted for the IdRaceAlarm: an EMF record in the log line.
+	if l := f.logs.String(); !strings.Contains(l, `"_aws":`) || !strings.Contains(l, `"IdRaceConflicts":1`) {
+		t.Errorf("no IdRaceConflicts metric logged: %s", l)
+	}
 }
 
 func TestSendSucceedsWhenPublishFails(t *testing.T) {
@@ -305,6 +309,10 @@ func TestSendSucceedsWhenPublishFails(t *testing.T) {
 	}
 	if last := f.lastID(t, testRoom); last != 1 {
 		t.Errorf("last id = %d, want 1", last)
+	}
+	// Counted for the PublishFailureAlarm: an EMF record in the log line.
+	if l := f.logs.String(); !strings.Contains(l, `"_aws":`) || !strings.Contains(l, `"PublishFailures":1`) {
+		t.Errorf("no PublishFailures metric logged: %s", l)
 	}
 }
 

@@ -121,6 +121,10 @@ func TestStreamNextLinkCaptured(t *testing.T) {
 	if again.Body != resp.Body || again.Headers["Grip-Channel"] != resp.Headers["Grip-Channel"] {
 		t.Errorf("second answer differs:\n%q\n%q", resp.Body, again.Body)
 	}
+	// Counted as next-link calls (EMF), not as new holds, for the dashboard.
+	if l := f.logs.String(); !strings.Contains(l, `"NextLinkCalls":1`) || strings.Contains(l, `"StreamHolds":1`) {
+		t.Errorf("log lines do not count next-link calls alone: %s", l)
+	}
 }
 
 func TestStreamTombstoneSkipped(t *testing.T) {
