@@ -1,12 +1,14 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/sse"
@@ -169,11 +171,54 @@ func (l *Live) Here(ctx context.Context, room string, v Visitor) (bool, error) {
 	if err != nil || !wrote {
 		return false, err
 	}
+	return true, l.publishPresence(ctx, room, v, now)
+}
+
+// Arrive is Here for a stream being opened: it refreshes v's presence and
+// returns the presence-list frame of room, v included. The list is read
+// while the refresh is written and published, and v is put in it.
+func (l *Live) Arrive(ctx context.Context, room string, v Visitor) ([]byte, error) {
+	if l.store == nil {
+		return nil, ErrNoPresence
+	}
+	if _, err := l.rooms.Lookup(room); err != nil {
+		return nil, err
+	}
+	if v.IsZero() {
+		return nil, errors.New("chat: presence: visitor is empty")
+	}
+	now := l.clock()
+	var hereErr error
+	refreshed := make(chan struct{})
+	go func() {
+		defer close(refreshed)
+		wrote, err := l.store.Touch(ctx, room, v, now, now.Add(l.ttl), now.Add(-l.refreshGap()))
+		if err == nil && wrote {
+			err = l.publishPresence(ctx, room, v, now)
+		}
+		hereErr = err
+	}()
+	ps, err := l.store.Present(ctx, room, now)
+	<-refreshed
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("chat: presence of %s: %w", room, err), hereErr)
+	}
+	ps = slices.DeleteFunc(ps, func(p Presence) bool { return p.Visitor == v })
+	ps = append(ps, Presence{Visitor: v, Until: now.Add(l.ttl)})
+	slices.SortFunc(ps, func(a, b Presence) int {
+		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Guest, b.Guest))
+	})
+	frame, err := l.listFrame(room, ps, now)
+	return frame, errors.Join(err, hereErr)
+}
+
+// publishPresence tells the room that v is present for the ttl from now.
+func (l *Live) publishPresence(ctx context.Context, room string, v Visitor, now time.Time) error {
 	frame, err := liveFrame(EventPresence, memberOf(room, Presence{Visitor: v, Until: now.Add(l.ttl)}, now))
 	if err != nil {
-		return false, err
+		return err
 	}
-	return true, l.publish(ctx, room, frame)
+	return l.publish(ctx, room, frame)
 }
 
 // PresenceFrame returns the presence-list frame of room: everyone present
@@ -187,6 +232,11 @@ func (l *Live) PresenceFrame(ctx context.Context, room string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: presence of %s: %w", room, err)
 	}
+	return l.listFrame(room, ps, now)
+}
+
+// listFrame encodes a presence-list frame of ps, in their order.
+func (l *Live) listFrame(room string, ps []Presence, now time.Time) ([]byte, error) {
 	list := presenceList{Room: room, TTL: ceilSeconds(l.ttl), Members: make([]member, 0, len(ps))}
 	for _, p := range ps {
 		list.Members = append(list.Members, memberOf("", p, now))

@@ -153,3 +153,33 @@ func TestLiveTyping(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveArrive(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC)
+	store := chattest.NewPresenceStore()
+	l, pub := newLive(t, chat.WithPresence(store, 30*time.Second), chat.WithLiveClock(func() time.Time { return now }))
+	ctx := context.Background()
+	l.Here(ctx, "lobby", chat.Visitor{User: "bob"})
+	frame, err := l.Arrive(ctx, "lobby", chat.Visitor{User: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "event: presence-list\ndata: {\"room\":\"lobby\",\"ttl\":30,\"members\":[{\"user\":\"ana\",\"ttl\":30},{\"user\":\"bob\",\"ttl\":30}]}\n\n"
+	if string(frame) != want {
+		t.Errorf("frame %q, want %q", frame, want)
+	}
+	if pubs := pub.Published(); len(pubs) != 2 || !strings.Contains(string(pubs[1].Frame), `"user":"ana"`) {
+		t.Errorf("published %d, want bob's then ana's presence", len(pubs))
+	}
+	// A second tab a moment later: listed, nothing published.
+	if _, err := l.Arrive(ctx, "lobby", chat.Visitor{User: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pub.Published()); n != 2 {
+		t.Errorf("published %d after a second tab, want still 2", n)
+	}
+	if _, err := l.Arrive(ctx, "nowhere", chat.Visitor{User: "ana"}); !errors.Is(err, chat.ErrRoomNotFound) {
+		t.Errorf("unknown room: %v", err)
+	}
+}

@@ -16,8 +16,9 @@ import (
 type Presencer interface {
 	// Here refreshes v's presence in room and tells the room's listeners.
 	Here(ctx context.Context, room string, v chat.Visitor) (bool, error)
-	// PresenceFrame returns the presence-list frame a new stream starts with.
-	PresenceFrame(ctx context.Context, room string) ([]byte, error)
+	// Arrive refreshes v's presence like Here and returns the
+	// presence-list frame a new stream starts with.
+	Arrive(ctx context.Context, room string, v chat.Visitor) ([]byte, error)
 }
 
 var _ Presencer = (*chat.Live)(nil)
@@ -78,16 +79,15 @@ func liveLink(link string, v chat.Visitor) string {
 // next link), returns the presence-list frame its body starts with.
 // Presence is best effort: a failure is logged and the hold goes on.
 func (h *streamHandler) presence(ctx context.Context, room string, v chat.Visitor, opening bool) []byte {
-	if _, err := h.opts.Presence.Here(ctx, room, v); err != nil {
-		h.log.WarnContext(ctx, "presence refresh failed", slog.String("room", room), slog.String("err", err.Error()))
-	}
 	if !opening {
+		if _, err := h.opts.Presence.Here(ctx, room, v); err != nil {
+			h.log.WarnContext(ctx, "presence refresh failed", slog.String("room", room), slog.String("err", err.Error()))
+		}
 		return nil
 	}
-	frame, err := h.opts.Presence.PresenceFrame(ctx, room)
+	frame, err := h.opts.Presence.Arrive(ctx, room, v)
 	if err != nil {
-		h.log.WarnContext(ctx, "presence list failed", slog.String("room", room), slog.String("err", err.Error()))
-		return nil
+		h.log.WarnContext(ctx, "presence refresh or list failed", slog.String("room", room), slog.String("err", err.Error()))
 	}
 	return frame
 }
