@@ -46,6 +46,11 @@ type config struct {
 	idle, wait                                             time.Duration
 	env                                                    map[string]string
 	parts                                                  string
+	// burstListeners, burstMessages and burstSpan shape the burst part;
+	// pushpinRate and pushpinHWM are Pushpin's message_rate and
+	// message_hwm (0: the local stack's defaults).
+	burstListeners, burstMessages, pushpinRate, pushpinHWM int
+	burstSpan                                              time.Duration
 }
 
 func main() {
@@ -71,13 +76,23 @@ func run() error {
 	flag.IntVar(&cfg.seedParallel, "seed-parallel", 8, "concurrent sends while seeding the catch-up room")
 	flag.DurationVar(&cfg.idle, "idle", time.Minute, "window of the idle next-link count")
 	flag.DurationVar(&cfg.wait, "wait", 150*time.Second, "bound for one message to reach every listener")
-	flag.StringVar(&cfg.parts, "parts", "single,drops,behind,idle", "parts to run, comma-separated")
+	flag.StringVar(&cfg.parts, "parts", "single,drops,behind,idle", "parts to run, comma-separated (also: burst)")
+	flag.IntVar(&cfg.burstListeners, "burst-listeners", 2000, "listeners of the burst part")
+	flag.IntVar(&cfg.burstMessages, "burst-messages", 20, "messages of the burst part")
+	flag.DurationVar(&cfg.burstSpan, "burst-span", 3*time.Second, "time the burst's messages are spread over")
+	flag.IntVar(&cfg.pushpinRate, "pushpin-rate", 0, "Pushpin's message_rate (0: the local stack's default)")
+	flag.IntVar(&cfg.pushpinHWM, "pushpin-hwm", 0, "Pushpin's message_hwm (0: the local stack's default)")
 	flag.Parse()
-	cfg.env = map[string]string{"LOG_LEVEL": "INFO", "ROOMS": "single:Single,drops:Drops,behind:Behind,idle:Idle"}
+	cfg.env = map[string]string{"LOG_LEVEL": "INFO", "ROOMS": "single:Single,drops:Drops,behind:Behind,idle:Idle,burst:Burst"}
 	for kv := range strings.SplitSeq(*envFlag, ",") {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			cfg.env[k] = v
 		}
+	}
+	// Each listener is a socket here and one in Pushpin, which inherits
+	// the limit when the stack starts it.
+	if err := raiseNoFile(uint64(max(cfg.listeners, cfg.burstListeners))*2 + 1024); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,6 +120,7 @@ func run() error {
 		Root: root, Template: filepath.Join(root, "template.yaml"),
 		APIKeys: stack.DefaultAPIKey, AdminKey: stack.DefaultAdminKey, SigKey: stack.DefaultSigKey,
 		Env: cfg.env, Log: calls,
+		PushpinMessageRate: cfg.pushpinRate, PushpinMessageHWM: cfg.pushpinHWM,
 	})
 	if err != nil {
 		return fmt.Errorf("start the local stack: %w", err)
@@ -133,7 +149,7 @@ type runner struct {
 
 func (r *runner) all(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "Recovery run %s, %d listeners per room, function env %v\n\n", time.Now().UTC().Format(time.RFC3339), r.cfg.listeners, r.cfg.env)
-	parts := map[string]func(context.Context, io.Writer) error{"single": r.single, "drops": r.randomDrops, "behind": r.catchUp, "idle": r.idle}
+	parts := map[string]func(context.Context, io.Writer) error{"single": r.single, "drops": r.randomDrops, "behind": r.catchUp, "idle": r.idle, "burst": r.burst}
 	for name := range strings.SplitSeq(r.cfg.parts, ",") {
 		part, ok := parts[name]
 		if !ok {
@@ -272,6 +288,57 @@ func (r *runner) catchUp(ctx context.Context, out io.Writer) error {
 	dup, order := ls.faults()
 	fmt.Fprintf(out, "\ncurrent: %v after %s; duplicates %d, out of order %d\n\n", ok, round(d), dup, order)
 	return nil
+}
+
+// burst: many listeners, a burst of messages, no loss injected: is the
+// proxy's delivery limiter what they wait for?
+func (r *runner) burst(ctx context.Context, out io.Writer) error {
+	r.log.Info("opening listeners", "n", r.cfg.burstListeners)
+	ls, err := r.open(ctx, "burst", r.cfg.burstListeners, "")
+	if err != nil {
+		return err
+	}
+	defer ls.close()
+	time.Sleep(3 * time.Second)
+	type sent struct {
+		id int64
+		at time.Time
+	}
+	var msgs []sent
+	tick := r.cfg.burstSpan / time.Duration(max(r.cfg.burstMessages-1, 1))
+	for i := range r.cfg.burstMessages {
+		at := time.Now()
+		id, err := r.send(ctx, "burst")
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, sent{id, at})
+		if i < r.cfg.burstMessages-1 {
+			time.Sleep(time.Until(at.Add(tick)))
+		}
+	}
+	var all []time.Duration
+	complete := 0
+	for _, m := range msgs {
+		d, ok := ls.waitAll(ctx, m.id, m.at, r.cfg.wait)
+		if ok {
+			complete++
+		}
+		all = append(all, d)
+	}
+	dup, order := ls.faults()
+	fmt.Fprintf(out, "## Burst: %d messages in %s to %d listeners (message_rate %s, message_hwm %s)\n\n",
+		r.cfg.burstMessages, r.cfg.burstSpan, r.cfg.burstListeners, orDefault(r.cfg.pushpinRate), orDefault(r.cfg.pushpinHWM))
+	fmt.Fprintf(out, "send → last listener p50 %s, p99 %s, max %s; reached every listener %d/%d; duplicates %d, out of order %d\n\n",
+		pct(all, 50), pct(all, 99), pct(all, 100), complete, len(msgs), dup, order)
+	return nil
+}
+
+func orDefault(n int) string {
+	if n == 0 {
+		return "default"
+	}
+	return strconv.Itoa(n)
 }
 
 // idle: next-link calls of idle listeners.
@@ -582,4 +649,24 @@ func pct(ds []time.Duration, p int) string {
 		return "–"
 	}
 	return pctD(ds, p).String()
+}
+
+// raiseNoFile raises the soft limit on open files to at least want (up to
+// the hard limit).
+func raiseNoFile(want uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("read RLIMIT_NOFILE: %w", err)
+	}
+	if lim.Cur >= want {
+		return nil
+	}
+	if lim.Max < want {
+		return fmt.Errorf("RLIMIT_NOFILE hard limit %d is below the %d the listeners need", lim.Max, want)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("raise RLIMIT_NOFILE to %d: %w", lim.Cur, err)
+	}
+	return nil
 }
