@@ -313,7 +313,7 @@ func (s *Service) ResumeUpTo(ctx context.Context, room string, after int64, limi
 func (r Replay) FramesWithin(maxBytes int) ([]byte, Replay, error) {
 	var out []byte
 	for i, ev := range r.Events {
-		if ev.Type == EventMessage && ev.Message == nil {
+		if ev.sendsNothing() {
 			continue
 		}
 		next, err := AppendFrame(out, ev)
@@ -335,7 +335,7 @@ func (r Replay) FramesWithin(maxBytes int) ([]byte, Replay, error) {
 func (r Replay) Frames() ([]byte, error) {
 	var out []byte
 	for _, ev := range r.Events {
-		if (ev.Type == EventMessage || ev.Type == EventEdit) && ev.Message == nil {
+		if ev.sendsNothing() {
 			continue
 		}
 		var err error
@@ -344,6 +344,13 @@ func (r Replay) Frames() ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// sendsNothing reports whether a replayed event has no frame: the tombstone
+// of a deleted message, or an edit of a message deleted since (the delete
+// event that follows tells the client).
+func (e Event) sendsNothing() bool {
+	return (e.Type == EventMessage || e.Type == EventEdit) && e.Message == nil
 }
 
 // AppendFrame appends ev as one SSE frame (id, event, data) to dst.

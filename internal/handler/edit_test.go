@@ -66,6 +66,28 @@ func TestEdit(t *testing.T) {
 	if err != nil || !strings.Contains(string(frames), "id: 2\nevent: edit\n") || !strings.Contains(string(frames), "everyone") {
 		t.Fatalf("resume after 1 = %q, %v; want the edit", frames, err)
 	}
+
+	// Once the message is deleted, a replay sends neither it nor its edit.
+	if err := f.svc.Delete(context.Background(), testRoom, sent.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	replay, err = f.svc.Resume(context.Background(), testRoom, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, encode := range map[string]func() ([]byte, error){
+		"Frames": replay.Frames,
+		"FramesWithin": func() ([]byte, error) {
+			b, _, err := replay.FramesWithin(1 << 20)
+			return b, err
+		},
+	} {
+		b, err := encode()
+		if err != nil || strings.Contains(string(b), "event: edit") || strings.Contains(string(b), "everyone") ||
+			!strings.Contains(string(b), "event: delete") {
+			t.Errorf("%s after the delete = %q, %v; want only the delete", name, b, err)
+		}
+	}
 }
 
 func TestEditRefused(t *testing.T) {

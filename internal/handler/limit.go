@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/limit"
 )
@@ -75,9 +74,21 @@ func writeRateLimited(w http.ResponseWriter, e *rateLimitedError) {
 	secs := e.wait.RetryAfterSeconds()
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeJSON(w, http.StatusTooManyRequests, rateLimitBody{
-		Error:      fmt.Sprintf("too many %s: wait %s", limitNoun(e.action), (time.Duration(secs) * time.Second).String()),
+		Error:      fmt.Sprintf("too many %s: try again in %s", limitNoun(e.action), waitText(secs)),
 		RetryAfter: secs,
 	})
+}
+
+// waitText says a wait in words: "1 second", "30 seconds", "2 minutes".
+func waitText(secs int) string {
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 120:
+		return fmt.Sprintf("%d seconds", secs)
+	default:
+		return fmt.Sprintf("%d minutes", (secs+59)/60)
+	}
 }
 
 // limitNoun names an action in a 429's message.

@@ -140,6 +140,31 @@ function delay(ms) {
 }
 
 /**
+ * Edits one of the viewer's own messages; returns the message as edited. A
+ * repeated clientId changes nothing, so a retry is safe.
+ * @param {string} room
+ * @param {number} id
+ * @param {string} text
+ * @param {string} clientId
+ */
+export function editMessage(room, id, text, clientId) {
+  return request('PATCH', `${roomPath(room)}/messages/${encodeURIComponent(id)}`, { text, clientId });
+}
+
+/**
+ * Sets whether the viewer reacts to a message with emoji; returns
+ * {id, room, user, emoji, on, changed}. Setting what is already so changes
+ * nothing.
+ * @param {string} room
+ * @param {number} id
+ * @param {string} emoji
+ * @param {boolean} on
+ */
+export function reactToMessage(room, id, emoji, on) {
+  return request('PUT', `${roomPath(room)}/messages/${encodeURIComponent(id)}/reactions`, { emoji, on });
+}
+
+/**
  * Deletes one of the viewer's own messages.
  * @param {string} room
  * @param {number} id

@@ -2,9 +2,10 @@
 // renders the page shell with the room and the viewer (meta tags); this
 // module does the rest. No inline script: the CSP forbids it.
 
-import { ApiError, deleteMessage, fetchMessages, fetchRooms, sendMessage } from './api.js';
+import { ApiError, deleteMessage, editMessage, fetchMessages, fetchRooms, reactToMessage, sendMessage } from './api.js';
 import { MessageList } from './messages.js';
 import { RoomStream } from './stream.js';
+import { Unread } from './unread.js';
 import { PresencePanel, TypingLine, TypingSender, guestId } from './presence.js';
 
 /** Distance from the bottom (px) that still counts as "at the bottom". */
@@ -67,7 +68,11 @@ class RoomPage {
     this.list = new MessageList(this.messagesEl, {
       user: this.user,
       onDelete: (id) => this.askDelete(id),
+      onEdit: (id, text) => this.edit(id, text),
+      onReact: (id, emoji, on) => this.react(id, emoji, on),
     });
+    // Unread: the title counts what arrives while the tab is hidden.
+    this.unread = new Unread({ list: this.messagesEl, user: this.user, element: (id) => this.list.element(id) });
     // Presence and typing: live-only events, on the same stream.
     const guest = this.user ? '' : guestId();
     this.presence = new PresencePanel({
@@ -100,6 +105,7 @@ class RoomPage {
     this.bindScrolling();
     this.bindComposer();
     this.bindKeyboard();
+    this.unread.start();
     this.loadMoreButton.addEventListener('click', () => this.loadMore());
     setInterval(() => this.list.refreshTimes(), TIME_REFRESH_MS);
     this.loadRooms();
@@ -257,6 +263,7 @@ class RoomPage {
       case 'message': {
         const atBottom = this.atBottom();
         if (this.list.add(ev.data)) {
+          this.unread.arrived(ev.data);
           if (atBottom) {
             this.scrollToBottom();
           } else {
@@ -271,6 +278,12 @@ class RoomPage {
       case 'delete':
         this.list.remove(Number(ev.data.id));
         this.updateEmpty();
+        break;
+      case 'edit':
+        this.list.update(ev.data);
+        break;
+      case 'reaction':
+        this.list.react(ev.data);
         break;
       case 'refresh':
       case 'stream-reset':
@@ -431,6 +444,7 @@ class RoomPage {
         this.onInput();
       }
       this.sendError.textContent = `Not sent. ${errorText(err)}`;
+      this.sendError.dataset.kind = errorKind(err);
       this.sendError.hidden = false;
       this.input.focus();
     }
@@ -451,6 +465,47 @@ class RoomPage {
     if (this.input.value === text) {
       this.input.value = '';
       this.onInput();
+    }
+  }
+
+  // --- editing and reacting ----------------------------------------------
+
+  /**
+   * Saves the viewer's new text for message id; resolves to whether it was
+   * saved (else the editor stays open and the page says why).
+   * @param {number} id
+   * @param {string} text
+   */
+  async edit(id, text) {
+    if (textLength(text) > this.maxLen) {
+      this.showPageError(`Not edited. A message is at most ${this.maxLen} characters.`);
+      return false;
+    }
+    try {
+      const msg = await editMessage(this.room, id, text, crypto.randomUUID());
+      this.list.update(msg);
+      this.showPageError('');
+      return true;
+    } catch (err) {
+      this.showPageError(`Not edited. ${errorText(err)}`, err);
+      return false;
+    }
+  }
+
+  /**
+   * Adds (on) or removes the viewer's emoji reaction to message id. The
+   * page shows it once the server answers (or its event arrives).
+   * @param {number} id
+   * @param {string} emoji
+   * @param {boolean} on
+   */
+  async react(id, emoji, on) {
+    try {
+      const r = await reactToMessage(this.room, id, emoji, on);
+      this.list.react(r);
+      this.showPageError('');
+    } catch (err) {
+      this.showPageError(`Reaction not saved. ${errorText(err)}`, err);
     }
   }
 
@@ -504,10 +559,25 @@ class RoomPage {
     });
   }
 
-  showPageError(text) {
+  /**
+   * Shows text above the composer (empty: hides it).
+   * @param {string} text
+   * @param {unknown} [err] the failure, which styles a rate limit apart
+   */
+  showPageError(text, err) {
     this.pageError.textContent = text;
+    this.pageError.dataset.kind = errorKind(err);
     this.pageError.hidden = text === '';
   }
+}
+
+/**
+ * "rate-limit" for the server's 429 (the user is going too fast; the text
+ * says for how long), else "".
+ * @param {unknown} err
+ */
+function errorKind(err) {
+  return err instanceof ApiError && err.status === 429 ? 'rate-limit' : '';
 }
 
 function errorText(err) {

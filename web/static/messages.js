@@ -2,12 +2,67 @@
 // id so nothing shows twice, whichever of the history, the live stream and
 // the send answer brings it first. The viewer's own messages show at once as
 // "pending" (keyed by clientId) and are replaced when the server confirms.
+// Edits replace a message in place; reactions update its row of emoji; a
+// message that @mentions the viewer is highlighted.
 
 import { fullTime, relativeTime } from './time.js';
 
 /**
- * @typedef {{id: number, room: string, user: string, text: string, html: string, sentAt: string, clientId?: string}} Message
+ * @typedef {{id: number, room: string, user: string, text: string, html: string, sentAt: string,
+ *   clientId?: string, editedAt?: string, reactions?: Record<string, string[]>}} Message
+ * @typedef {{id: number, user: string, emoji: string, on: boolean}} Reaction
  */
+
+/** The emoji a message can be reacted with (the server's fixed set). */
+export const REACTION_EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
+
+/** Escapes s for use inside a regular expression. */
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Wraps each "@name" of the viewer in the text of el in <mark class="mention">
+ * and returns whether there was one. Only text nodes are touched, so the
+ * server's sanitised HTML stays as it is.
+ * @param {HTMLElement} el
+ * @param {string} name
+ */
+export function highlightMentions(el, name) {
+  if (!name) {
+    return false;
+  }
+  const re = new RegExp(`(^|[^\\p{L}\\p{N}_])(@${escapeRegExp(name)})(?![\\p{L}\\p{N}_])`, 'giu');
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    nodes.push(n);
+  }
+  let found = false;
+  for (const node of nodes) {
+    const text = node.nodeValue ?? '';
+    re.lastIndex = 0;
+    if (!re.test(text)) {
+      continue;
+    }
+    found = true;
+    re.lastIndex = 0;
+    const frag = document.createDocumentFragment();
+    let last = 0;
+    for (const m of text.matchAll(re)) {
+      const at = m.index + m[1].length;
+      frag.append(text.slice(last, at));
+      const mark = document.createElement('mark');
+      mark.className = 'mention';
+      mark.textContent = m[2];
+      frag.append(mark);
+      last = at + m[2].length;
+    }
+    frag.append(text.slice(last));
+    node.replaceWith(frag);
+  }
+  return found;
+}
 
 /** Returns a hue for a user name, so each author keeps one colour. */
 function hueOf(name) {
@@ -21,12 +76,20 @@ function hueOf(name) {
 export class MessageList {
   /**
    * @param {HTMLOListElement} list
-   * @param {{user: string, onDelete: (id: number) => void}} opts
+   * @param {{user: string, onDelete: (id: number) => void,
+   *   onEdit?: (id: number, text: string) => Promise<boolean>,
+   *   onReact?: (id: number, emoji: string, on: boolean) => void}} opts
+   *   onEdit resolves to whether the edit was saved (the editor stays open
+   *   otherwise)
    */
-  constructor(list, { user, onDelete }) {
+  constructor(list, { user, onDelete, onEdit, onReact }) {
     this.list = list;
     this.user = user;
     this.onDelete = onDelete;
+    this.onEdit = onEdit;
+    this.onReact = onReact;
+    /** @type {Map<number, Message>} the messages shown, by id */
+    this.data = new Map();
     /** @type {Map<number, HTMLLIElement>} */
     this.byId = new Map();
     /** @type {Map<string, HTMLLIElement>} */
@@ -70,6 +133,7 @@ export class MessageList {
       li.remove();
     }
     this.byId.clear();
+    this.data.clear();
     this.clientIds.clear();
   }
 
@@ -92,6 +156,7 @@ export class MessageList {
     const li = this.render(msg);
     this.insert(li, msg.id);
     this.byId.set(msg.id, li);
+    this.data.set(msg.id, msg);
     if (msg.clientId) {
       this.clientIds.set(msg.clientId, msg.id);
     }
@@ -110,7 +175,9 @@ export class MessageList {
       return;
     }
     let node = this.list.lastElementChild;
-    while (node && (node.dataset.pending || Number(node.dataset.id) > id)) {
+    // Pending messages stay last; other rows (the unread divider) are
+    // passed over.
+    while (node && (node.dataset.pending || !node.dataset.id || Number(node.dataset.id) > id)) {
       node = node.previousElementSibling;
     }
     if (node) {
@@ -161,6 +228,7 @@ export class MessageList {
     }
     li.remove();
     this.byId.delete(id);
+    this.data.delete(id);
     for (const [clientId, shown] of this.clientIds) {
       if (shown === id) {
         this.clientIds.delete(clientId);
@@ -183,6 +251,71 @@ export class MessageList {
     }
   }
 
+  /**
+   * The element of message id, if shown.
+   * @param {number} id
+   */
+  element(id) {
+    return this.byId.get(id);
+  }
+
+  /**
+   * Replaces a shown message with its edited version (an edit event or the
+   * answer to the viewer's edit); returns whether it was shown. Its
+   * reactions stay those the page knows: an edit does not change them.
+   * @param {Message} msg
+   */
+  update(msg) {
+    const old = this.byId.get(msg.id);
+    const known = this.data.get(msg.id);
+    if (!old || !known) {
+      return false;
+    }
+    const next = { ...msg, reactions: msg.reactions ?? known.reactions };
+    const li = this.render(next);
+    old.replaceWith(li);
+    this.byId.set(msg.id, li);
+    this.data.set(msg.id, next);
+    return true;
+  }
+
+  /**
+   * Applies a reaction event: adds or removes one user's emoji on a shown
+   * message. Applying the same one twice changes nothing.
+   * @param {Reaction} r
+   */
+  react(r) {
+    const msg = this.data.get(Number(r.id));
+    const li = this.byId.get(Number(r.id));
+    if (!msg || !li) {
+      return false;
+    }
+    const reactions = { ...(msg.reactions ?? {}) };
+    const users = new Set(reactions[r.emoji] ?? []);
+    if (r.on) {
+      users.add(r.user);
+    } else {
+      users.delete(r.user);
+    }
+    if (users.size > 0) {
+      reactions[r.emoji] = [...users].sort();
+    } else {
+      delete reactions[r.emoji];
+    }
+    msg.reactions = reactions;
+    li.querySelector('.reactions')?.replaceWith(this.renderReactions(msg));
+    return true;
+  }
+
+  /**
+   * Whether the viewer reacted to message id with emoji.
+   * @param {number} id
+   * @param {string} emoji
+   */
+  reacted(id, emoji) {
+    return (this.data.get(id)?.reactions?.[emoji] ?? []).includes(this.user);
+  }
+
   /** Refreshes every relative timestamp. */
   refreshTimes(now = new Date()) {
     for (const t of this.list.querySelectorAll('time[datetime]')) {
@@ -202,6 +335,9 @@ export class MessageList {
 
     const li = document.createElement('li');
     li.className = own ? 'msg own' : 'msg';
+    if (msg.editedAt) {
+      li.classList.add('edited');
+    }
     if (msg.id) {
       li.dataset.id = String(msg.id);
     }
@@ -225,6 +361,13 @@ export class MessageList {
     time.title = fullTime(sent);
     time.textContent = relativeTime(sent);
     meta.append(author, ' ', time);
+    if (msg.editedAt) {
+      const edited = document.createElement('span');
+      edited.className = 'edited-mark';
+      edited.textContent = '(edited)';
+      edited.title = `Edited ${fullTime(new Date(msg.editedAt))}`;
+      meta.append(' ', edited);
+    }
 
     const body = document.createElement('div');
     body.className = 'body';
@@ -233,7 +376,13 @@ export class MessageList {
     } else {
       body.textContent = msg.text;
     }
+    if (!own && highlightMentions(body, this.user)) {
+      li.classList.add('mentions-me');
+    }
     bubble.append(meta, body);
+    if (msg.id) {
+      bubble.append(this.renderReactions(msg));
+    }
 
     if (msg.id === 0) {
       const state = document.createElement('span');
@@ -241,6 +390,15 @@ export class MessageList {
       state.textContent = 'Sending…';
       meta.append(' ', state);
     } else if (own) {
+      if (this.onEdit) {
+        const edit = document.createElement('button');
+        edit.type = 'button';
+        edit.className = 'edit';
+        edit.textContent = 'Edit';
+        edit.setAttribute('aria-label', `Edit your message sent ${relativeTime(sent)}`);
+        edit.addEventListener('click', () => this.startEdit(msg.id));
+        bubble.append(edit);
+      }
       const del = document.createElement('button');
       del.type = 'button';
       del.className = 'delete';
@@ -251,5 +409,138 @@ export class MessageList {
     }
     li.append(avatar, bubble);
     return li;
+  }
+
+  /**
+   * The row of reactions under a message: one button per emoji used (its
+   * count; pressed when the viewer is among its users; the users in its
+   * title) and, for a signed-in viewer, a button that opens the picker.
+   * @param {Message} msg
+   */
+  renderReactions(msg) {
+    const row = document.createElement('div');
+    row.className = 'reactions';
+    const reactions = msg.reactions ?? {};
+    const canReact = this.user !== '' && this.onReact;
+    for (const emoji of REACTION_EMOJI) {
+      const users = reactions[emoji] ?? [];
+      if (users.length === 0) {
+        continue;
+      }
+      const mine = users.includes(this.user);
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'reaction';
+      b.dataset.emoji = emoji;
+      b.setAttribute('aria-pressed', String(mine));
+      b.title = users.join(', ');
+      b.setAttribute('aria-label', `${emoji} ${users.length}: ${users.join(', ')}`);
+      const count = document.createElement('span');
+      count.className = 'count';
+      count.textContent = String(users.length);
+      b.append(emoji, ' ', count);
+      if (canReact) {
+        b.addEventListener('click', () => this.onReact(msg.id, emoji, !this.reacted(msg.id, emoji)));
+      } else {
+        b.disabled = true;
+      }
+      row.append(b);
+    }
+    if (canReact) {
+      const add = document.createElement('button');
+      add.type = 'button';
+      add.className = 'react-add';
+      add.textContent = '☺';
+      add.setAttribute('aria-label', 'Add a reaction');
+      add.setAttribute('aria-expanded', 'false');
+      const picker = document.createElement('div');
+      picker.className = 'react-picker';
+      picker.setAttribute('role', 'group');
+      picker.setAttribute('aria-label', 'Reactions');
+      picker.hidden = true;
+      for (const emoji of REACTION_EMOJI) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.dataset.emoji = emoji;
+        b.textContent = emoji;
+        b.setAttribute('aria-pressed', String(this.reacted(msg.id, emoji)));
+        b.addEventListener('click', () => {
+          picker.hidden = true;
+          add.setAttribute('aria-expanded', 'false');
+          this.onReact(msg.id, emoji, !this.reacted(msg.id, emoji));
+        });
+        picker.append(b);
+      }
+      add.addEventListener('click', () => {
+        picker.hidden = !picker.hidden;
+        add.setAttribute('aria-expanded', String(!picker.hidden));
+      });
+      row.append(add, picker);
+    }
+    return row;
+  }
+
+  /**
+   * Opens the editor of the viewer's message id in place of its text: Enter
+   * or Save saves, Escape or Cancel closes it unchanged.
+   * @param {number} id
+   */
+  startEdit(id) {
+    const li = this.byId.get(id);
+    const msg = this.data.get(id);
+    if (!li || !msg || !this.onEdit || li.querySelector('.editor')) {
+      return;
+    }
+    const body = li.querySelector('.body');
+    const form = document.createElement('form');
+    form.className = 'editor';
+    const input = document.createElement('textarea');
+    input.className = 'edit-input';
+    input.value = msg.text;
+    input.rows = Math.min(6, msg.text.split('\n').length);
+    input.setAttribute('aria-label', 'Edit your message');
+    const save = document.createElement('button');
+    save.type = 'submit';
+    save.className = 'edit-save';
+    save.textContent = 'Save';
+    const cancel = document.createElement('button');
+    cancel.type = 'button';
+    cancel.className = 'edit-cancel';
+    cancel.textContent = 'Cancel';
+    form.append(input, save, cancel);
+    const close = () => {
+      form.remove();
+      body.hidden = false;
+      li.classList.remove('editing');
+    };
+    cancel.addEventListener('click', close);
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        close();
+      } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const text = input.value;
+      if (text.trim() === '' || text === msg.text) {
+        close();
+        return;
+      }
+      save.disabled = true;
+      const saved = await this.onEdit(id, text);
+      save.disabled = false;
+      if (saved && form.isConnected) {
+        close();
+      }
+    });
+    body.hidden = true;
+    body.after(form);
+    li.classList.add('editing');
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
   }
 }

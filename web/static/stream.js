@@ -10,7 +10,7 @@
 import { eventsURL } from './api.js';
 
 /** The event types of docs/architecture.md. */
-export const EVENT_TYPES = ['message', 'delete', 'refresh', 'stream-reset'];
+export const EVENT_TYPES = ['message', 'delete', 'refresh', 'stream-reset', 'edit', 'reaction'];
 
 /** The live-only event types (no id), sent to streams opened with live=1. */
 export const LIVE_TYPES = ['presence-list', 'presence', 'typing'];
