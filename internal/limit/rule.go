@@ -73,6 +73,20 @@ func (r Rule) allowance() int64 {
 	return int64(r.Burst-1) * r.Interval().Milliseconds()
 }
 
+// maxSlack bounds slack: how far past its allowance a request may come
+// and still pass.
+const maxSlack = 250 * time.Millisecond
+
+// slack is the skew a request may have, in milliseconds: min(Interval/2,
+// 250 ms). Requests of one burst that reach DynamoDB in another order than
+// they read their clocks (or that run on Lambda instances whose clocks
+// differ by a few milliseconds) would otherwise see the last token of the
+// burst a few milliseconds short. Less than an interval, it never lets more
+// than Burst through at once.
+func (r Rule) slack() int64 {
+	return min(r.Interval()/2, maxSlack).Milliseconds()
+}
+
 // Decide applies the rule to a bucket whose theoretical arrival time is tat
 // (Unix ms; 0 or any time not after now means a full bucket) for a request
 // at now (Unix ms). It returns the decision and, when allowed, the bucket's
@@ -80,8 +94,8 @@ func (r Rule) allowance() int64 {
 func (r Rule) Decide(tat, now int64) (Decision, int64) {
 	t := r.Interval().Milliseconds()
 	base := max(tat, now)
-	if over := base - now - r.allowance(); over > 0 {
-		return Decision{RetryAfter: time.Duration(over) * time.Millisecond}, tat
+	if early := base - now - r.allowance() - r.slack(); early > 0 {
+		return Decision{RetryAfter: time.Duration(early) * time.Millisecond}, tat
 	}
 	return Decision{Allowed: true}, base + t
 }

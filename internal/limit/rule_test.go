@@ -24,8 +24,11 @@ func TestRuleDecide(t *testing.T) {
 		{"tat exactly now", now, true, now + 10_000, 0},
 		{"one taken", now + 10_000, true, now + 20_000, 0},
 		{"two taken, last token", now + 20_000, true, now + 30_000, 0},
-		{"empty", now + 30_000, false, now + 30_000, 10 * time.Second},
-		{"empty, part refilled", now + 21_500, false, now + 21_500, 1500 * time.Millisecond},
+		// A slack of 250 ms (less than half the 10 s interval) absorbs
+		// clock skew.
+		{"empty", now + 30_000, false, now + 30_000, 9750 * time.Millisecond},
+		{"empty, part refilled", now + 21_500, false, now + 21_500, 1250 * time.Millisecond},
+		{"empty, within the slack", now + 20_250, true, now + 30_250, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,18 +59,32 @@ func TestRuleBurstThenRate(t *testing.T) {
 	if passed != 4 {
 		t.Fatalf("burst: %d passed at once, want 4", passed)
 	}
-	now += 499
-	if d, _ := r.Decide(tat, now); d.Allowed {
-		t.Fatal("passed 499 ms after the burst, want 500 ms")
+	// The next token comes 500 ms later, less the 250 ms slack.
+	now += 249
+	if d, _ := r.Decide(tat, now); d.Allowed || d.RetryAfter != time.Millisecond {
+		t.Fatalf("249 ms after the burst: %+v, want refused for 1 ms more", d)
 	}
 	now++
 	d, next := r.Decide(tat, now)
 	if !d.Allowed {
-		t.Fatalf("refused 500 ms after the burst: %+v", d)
+		t.Fatalf("refused 250 ms after the burst: %+v", d)
 	}
 	tat = next
 	if d, _ := r.Decide(tat, now); d.Allowed || d.RetryAfter != 500*time.Millisecond {
 		t.Fatalf("right after: %+v, want a 500 ms wait", d)
+	}
+	// Never more than Burst at once, whatever the slack: 1 per 10 ms with
+	// a slack of 5 ms.
+	fast := limit.Rule{Rate: 100, Per: time.Second, Burst: 3}
+	tat, passed = 0, 0
+	for range 10 {
+		if d, next := fast.Decide(tat, 5_000); d.Allowed {
+			passed++
+			tat = next
+		}
+	}
+	if passed != 3 {
+		t.Fatalf("fast rule: %d passed at once, want 3", passed)
 	}
 }
 

@@ -235,7 +235,7 @@ func (tb *tab) evalString(expr string) string {
 // "(pending)" after those not yet confirmed.
 func (tb *tab) texts() []string {
 	tb.t.Helper()
-	return eval[[]string](tb, `[...document.querySelectorAll('#messages > li')].map(li =>
+	return eval[[]string](tb, `[...document.querySelectorAll('#messages > li.msg')].map(li =>
 		li.querySelector('.body').innerText.trim() + (li.dataset.pending ? ' (pending)' : ''))`)
 }
 

@@ -431,17 +431,33 @@ func TestGuestIsReadOnly(t *testing.T) {
 func TestScreenshots(t *testing.T) {
 	st := suite.stack
 	ctx := testContext(t)
+	var sent []message
 	for _, m := range []struct{ user, text string }{
-		{"bob", "Morning all! Is the **deploy** still on for 11:00?"},
+		{"bob", "Morning all! @alice, is the **deploy** still on for 11:00?"},
 		{"carol", "Yes — pipeline is green. Release notes: [changelog](https://example.com/changelog)"},
 		{"alice", "Great, I'll keep an eye on the `p99` latency dashboards."},
 		{"bob", "Pushpin holds the streams, Lambda only answers the first request."},
 		{"carol", "Rolling out to eu-west-2 now."},
 		{"alice", "Looks good from here. Nice work everyone!"},
 	} {
-		if _, err := st.send(ctx, "design", m.user, m.text); err != nil {
+		msg, err := st.send(ctx, "design", m.user, m.text)
+		if err != nil {
 			t.Fatal(err)
 		}
+		sent = append(sent, msg)
+	}
+	// An edit and a few reactions, as a lived-in room has.
+	design := func(method, path, user string, body any) {
+		if b, status, err := st.api(ctx, method, "/room/design/messages/"+path, user, body); err != nil || status != 200 {
+			t.Fatalf("%s %s: %d %s %v", method, path, status, b, err)
+		}
+	}
+	design(http.MethodPatch, fmt.Sprint(sent[3].ID), "bob", map[string]string{"text": "Pushpin holds the streams; Lambda only answers the first request."})
+	for _, r := range []struct {
+		i           int
+		user, emoji string
+	}{{4, "alice", "🎉"}, {4, "bob", "🎉"}, {4, "bob", "👍"}, {5, "bob", "❤️"}, {5, "carol", "❤️"}, {1, "alice", "👍"}} {
+		design(http.MethodPut, fmt.Sprintf("%d/reactions", sent[r.i].ID), r.user, map[string]any{"emoji": r.emoji, "on": true})
 	}
 	root, err := proc.RepoRoot()
 	if err != nil {

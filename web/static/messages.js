@@ -304,6 +304,9 @@ export class MessageList {
     }
     msg.reactions = reactions;
     li.querySelector('.reactions')?.replaceWith(this.renderReactions(msg));
+    for (const b of li.querySelectorAll('.react-picker button')) {
+      b.setAttribute('aria-pressed', String(this.reacted(msg.id, b.dataset.emoji ?? '')));
+    }
     return true;
   }
 
@@ -382,6 +385,9 @@ export class MessageList {
     bubble.append(meta, body);
     if (msg.id) {
       bubble.append(this.renderReactions(msg));
+      if (this.user !== '' && this.onReact) {
+        this.addPicker(msg.id, meta, bubble);
+      }
     }
 
     if (msg.id === 0) {
@@ -414,7 +420,7 @@ export class MessageList {
   /**
    * The row of reactions under a message: one button per emoji used (its
    * count; pressed when the viewer is among its users; the users in its
-   * title) and, for a signed-in viewer, a button that opens the picker.
+   * title).
    * @param {Message} msg
    */
   renderReactions(msg) {
@@ -446,38 +452,48 @@ export class MessageList {
       }
       row.append(b);
     }
-    if (canReact) {
-      const add = document.createElement('button');
-      add.type = 'button';
-      add.className = 'react-add';
-      add.textContent = '☺';
-      add.setAttribute('aria-label', 'Add a reaction');
-      add.setAttribute('aria-expanded', 'false');
-      const picker = document.createElement('div');
-      picker.className = 'react-picker';
-      picker.setAttribute('role', 'group');
-      picker.setAttribute('aria-label', 'Reactions');
-      picker.hidden = true;
-      for (const emoji of REACTION_EMOJI) {
-        const b = document.createElement('button');
-        b.type = 'button';
-        b.dataset.emoji = emoji;
-        b.textContent = emoji;
-        b.setAttribute('aria-pressed', String(this.reacted(msg.id, emoji)));
-        b.addEventListener('click', () => {
-          picker.hidden = true;
-          add.setAttribute('aria-expanded', 'false');
-          this.onReact(msg.id, emoji, !this.reacted(msg.id, emoji));
-        });
-        picker.append(b);
-      }
-      add.addEventListener('click', () => {
-        picker.hidden = !picker.hidden;
-        add.setAttribute('aria-expanded', String(!picker.hidden));
-      });
-      row.append(add, picker);
-    }
     return row;
+  }
+
+  /**
+   * Adds the "add a reaction" button to a message's meta line and its
+   * picker (the six emoji, each pressed when the viewer used it) to the
+   * bubble.
+   * @param {number} id
+   * @param {HTMLElement} meta
+   * @param {HTMLElement} bubble
+   */
+  addPicker(id, meta, bubble) {
+    const add = document.createElement('button');
+    add.type = 'button';
+    add.className = 'react-add';
+    add.textContent = '☺';
+    add.setAttribute('aria-label', 'Add a reaction');
+    add.setAttribute('aria-expanded', 'false');
+    const picker = document.createElement('div');
+    picker.className = 'react-picker';
+    picker.setAttribute('role', 'group');
+    picker.setAttribute('aria-label', 'Reactions');
+    picker.hidden = true;
+    for (const emoji of REACTION_EMOJI) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.dataset.emoji = emoji;
+      b.textContent = emoji;
+      b.setAttribute('aria-pressed', String(this.reacted(id, emoji)));
+      b.addEventListener('click', () => {
+        picker.hidden = true;
+        add.setAttribute('aria-expanded', 'false');
+        this.onReact(id, emoji, !this.reacted(id, emoji));
+      });
+      picker.append(b);
+    }
+    add.addEventListener('click', () => {
+      picker.hidden = !picker.hidden;
+      add.setAttribute('aria-expanded', String(!picker.hidden));
+    });
+    meta.append(add);
+    bubble.append(picker);
   }
 
   /**
