@@ -61,8 +61,8 @@ const (
 	// stream waits before the proxy checks its next link. It bounds how
 	// long the first publish lost after a quiet spell, with nothing after
 	// it, goes unnoticed (60–120 s), against one stream invocation per
-	// quiet listener per minute; after any sign of trouble the stream
-	// checks every 3 s instead (stream.Options.SuspectTimeout).
+	// quiet listener per minute; after a lost publish the stream
+	// checks every 3 s for 30 s (stream.Options.SuspectTimeout).
 	// docs/architecture.md (Recovery) has the table it was chosen from.
 	DefaultLinkTimeout = 60 * time.Second
 	// DefaultKeepAlive is KEEP_ALIVE when unset: the GRIP hold's default

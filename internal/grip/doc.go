@@ -22,17 +22,21 @@
 // Grip-Sig) but without the client's headers, with
 // "Grip-Last: room-x; last-id=N" (one header per reliable channel):
 //
-//   - about 1 s after every new subscription, so events stored between the
-//     origin's read and the subscription are not lost;
+//   - about 1 s after the handler subscribes to a channel it had no
+//     subscription for (engine.cpp, SUBSCRIBED_DELAY): every connection
+//     on the channel then fetches, so events stored between the origin's
+//     read and the subscription are not lost. A connection joining a
+//     channel already subscribed does not trigger it;
 //   - when a publish's prev-id does not match N (a publish was lost or came
 //     out of order). Pushpin's sequencer first holds such a publish back
-//     5–10 s waiting for the missing one (which is how it reorders two
-//     senders' publishes for free); only then does the connection see the
-//     mismatch, drop its queued publishes and fetch the link. A lost
-//     publish therefore reaches clients 5–10 s late (6 s measured);
-//   - after T seconds (default 120) without a publish on the connection.
-//     Timers are shared by connections with the same T and link path, so a
-//     connection may be refreshed sooner;
+//     up to message_wait (5 s by default; 2 s in the local stack) waiting
+//     for the missing one (which is how it reorders two senders'
+//     publishes for free); only then does the connection see the
+//     mismatch, drop its queued publishes and fetch the link;
+//   - after T seconds (default 120) without a delivery on the connection.
+//     Timers are shared by connections with the same T and link path, and
+//     a connection with a delivery is deferred to the timer's next round,
+//     so the fetch comes T to 2T after the last delivery;
 //   - at once on a new hold whose prev-id differs from the last id Pushpin
 //     saw published on the channel (remembered for 60 s).
 //

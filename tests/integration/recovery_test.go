@@ -1,8 +1,13 @@
 package integration
 
 import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -66,4 +71,44 @@ func TestTrailingLossAfterAGapIsNoticedSoon(t *testing.T) {
 	}
 	l.expectMessage(t, m4)
 	e.expectPublished(t, room, idRange(1, 4))
+}
+
+// TestInvalidResumePointsThroughPushpin: a Last-Event-ID or ?lastEventId=
+// that is not an id as the API writes it is answered 400 with the JSON
+// error, through Pushpin (which passes a non-GRIP answer on), instead of
+// being taken for "from 0" or "from now"; a valid one is held and its
+// answer starts with the SSE retry field.
+func TestInvalidResumePointsThroughPushpin(t *testing.T) {
+	t.Parallel()
+	e := stackFor(t)
+	room := e.room(t)
+	m1 := e.send(t, room, "resumer", "one", 1)
+	const msg = "Last-Event-ID, lastEventId and Grip-Last must be an event id: digits only, at most 19"
+	u := e.stack.URL() + "/room/" + room + "/events"
+	for _, v := range []string{"abc", "-1", "+1", "01", "12345678901234567890"} {
+		a := e.call(t, http.MethodGet, u, nil, http.Header{"Accept": {"text/event-stream"}, "Last-Event-Id": {v}})
+		expectError(t, "Last-Event-ID "+v, a, http.StatusBadRequest, msg)
+		a = e.call(t, http.MethodGet, u+"?lastEventId="+url.QueryEscape(v), nil, http.Header{"Accept": {"text/event-stream"}})
+		expectError(t, "lastEventId "+v, a, http.StatusBadRequest, msg)
+	}
+
+	// A valid one: held, the retry field first, then the replay.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Last-Event-ID", "0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(line, "retry: ") {
+		t.Fatalf("valid Last-Event-ID: %d, first line %q (%v); want 200 and a retry field", resp.StatusCode, line, err)
+	}
+	l := e.listen(t, "valid", room, withLastEventID(0))
+	l.expectMessage(t, m1)
 }

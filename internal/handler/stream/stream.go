@@ -60,12 +60,11 @@ type Options struct {
 	// math/rand/v2's Float64.
 	Rand func() float64
 	// SuspectTimeout replaces LinkTimeout (when shorter) for SuspectWindow
-	// after a sign of trouble: an answer that had to replay events (the
-	// proxy found a gap, or the listener was behind) or a listener that
-	// was delivered events since its previous next link. Publishes lost
-	// in such a stretch, with nothing after them, are then noticed within
-	// one or two SuspectTimeouts instead of LinkTimeouts. Zero means
-	// DefaultSuspectTimeout.
+	// after a sign of trouble: a next-link answer that had to replay
+	// events (the proxy found a gap, or the listener was behind). Losses
+	// cluster, so publishes lost in such a stretch, with nothing after
+	// them, are then noticed within one or two SuspectTimeouts instead of
+	// LinkTimeouts. Zero means DefaultSuspectTimeout.
 	SuspectTimeout time.Duration
 	// SuspectWindow is how long a sign of trouble keeps SuspectTimeout;
 	// zero means DefaultSuspectWindow, negative turns suspicion off.
@@ -162,29 +161,24 @@ const paramSuspect = "suspect"
 
 // suspectSince returns when the stream last showed trouble, or zero: now
 // when this next-link answer is itself a sign (it replays events: the
-// proxy found a gap or the listener is catching up; or the listener
-// advanced since its previous next link, whose lastEventId says where it
-// was: the room is active, so a publish may be lost with nothing after
-// it), else the link's suspect parameter if it lies within the window
-// (a value from the future, which only a hand-made URL can carry, is
-// ignored).
-func (h *streamHandler) suspectSince(r *http.Request, fromProxy bool, after int64, replayed bool, now time.Time) time.Time {
+// proxy found a gap, or the listener is catching up), else the link's
+// suspect parameter if it lies within the window (a value from the
+// future, which only a hand-made URL can carry, is ignored).
+//
+// Only losses count. A listener's own request (a connect or reconnect) is
+// no sign: reconnects come in storms, and each would cost SuspectWindow /
+// SuspectTimeout extra invocations. Nor is activity (a listener delivered
+// messages since its previous next link): in a busy room that would keep
+// the 3 s checks going for as long as the room is busy, one invocation per
+// pause per listener, where the design promises none per message.
+func (h *streamHandler) suspectSince(r *http.Request, fromProxy, replayed bool, now time.Time) time.Time {
 	if h.opts.SuspectWindow < 0 {
 		return time.Time{}
 	}
-	q := r.URL.Query()
-	if fromProxy {
-		// A listener's own request (a connect or reconnect) is no sign:
-		// reconnects come in storms, and each would cost SuspectWindow /
-		// SuspectTimeout extra invocations.
-		if replayed {
-			return now
-		}
-		if prev, err := handler.ParseEventID(q.Get("lastEventId")); err == nil && after > prev {
-			return now
-		}
+	if fromProxy && replayed {
+		return now
 	}
-	if n, err := handler.ParseEventID(q.Get(paramSuspect)); err == nil {
+	if n, err := handler.ParseEventID(r.URL.Query().Get(paramSuspect)); err == nil {
 		if at := time.Unix(n, 0); !at.After(now) && now.Sub(at) < h.opts.SuspectWindow {
 			return at
 		}
@@ -263,7 +257,7 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 	// is likely, and LinkTimeout (cheap) otherwise.
 	linkTimeout, link := h.opts.LinkTimeout, NextLink(slug, replay.LastID)
 	now := h.opts.Now()
-	if since := h.suspectSince(r, fromProxy, after, len(replay.Events) > 0, now); !since.IsZero() {
+	if since := h.suspectSince(r, fromProxy, len(replay.Events) > 0, now); !since.IsZero() {
 		linkTimeout = min(linkTimeout, h.opts.SuspectTimeout)
 		link += "&" + paramSuspect + "=" + strconv.FormatInt(since.Unix(), 10)
 	}
