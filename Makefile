@@ -1,6 +1,8 @@
 # Developer entry points. `make help` lists the targets; others add theirs in the sections below.
 
 SHELL := /usr/bin/env bash
+# A pipeline fails when any of its commands fails (a filtered go test must not hide a failure).
+.SHELLFLAGS := -o pipefail -c
 GO ?= go
 # Packages to vet, test and benchmark.
 PKGS ?= ./...

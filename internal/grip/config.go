@@ -46,12 +46,9 @@ func ParseGripURL(raw string) (PublishConfig, error) {
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		// url.Error repeats the URL, which may hold a token: keep only the cause.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return PublishConfig{}, fmt.Errorf("grip: parse GRIP URL: %w", err)
+		// Both url.Error and its cause quote parts of the URL (a port, an
+		// escape), which may be a token: name the failure, never the text.
+		return PublishConfig{}, errors.New("grip: parse GRIP URL: not a valid URL (its text is not repeated: it may hold a key)")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return PublishConfig{}, fmt.Errorf("grip: GRIP URL scheme %q is not http or https", u.Scheme)
