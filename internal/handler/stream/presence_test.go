@@ -175,6 +175,7 @@ func TestLiveStreamVisitors(t *testing.T) {
 		{name: "x-user", user: "ana", query: "live=1", wantUser: "ana"},
 		{name: "x-user wins over the parameters", user: "ana", gripLast: true, query: "live=1&user=bob&guest=guest-12345", wantUser: "ana"},
 		{name: "next link names the user", gripLast: true, query: "live=1&lastEventId=0&user=bob", wantUser: "bob"},
+		{name: "next link names a user with a space and accents", gripLast: true, query: "live=1&lastEventId=0&user=Zo%C3%AB+N%C3%BA%C3%B1ez", wantUser: "Zoë Núñez"},
 		{name: "a browser cannot name itself", query: "live=1&user=bob&guest=guest-12345", wantGuest: "guest-12345"},
 		{name: "guest id", query: "live=1&guest=guest-12345", wantGuest: "guest-12345"},
 		{name: "malformed guest id replaced", query: "live=1&guest=x", wantGuest: "*"},
@@ -200,17 +201,23 @@ func TestLiveStreamVisitors(t *testing.T) {
 			user, _ := pubs[0]["user"].(string)
 			guest, _ := pubs[0]["guest"].(string)
 			link := resp.Headers["Grip-Link"]
+			// The link's visitor, decoded as the next request will be.
+			lu, err := url.Parse(strings.TrimPrefix(strings.SplitN(link, ">", 2)[0], "<"))
+			if err != nil {
+				t.Fatalf("link %q: %v", link, err)
+			}
+			lq := lu.Query()
 			switch {
 			case tt.wantUser != "":
-				if user != tt.wantUser || guest != "" || !strings.Contains(link, "user="+tt.wantUser) || strings.Contains(link, "guest=") {
+				if user != tt.wantUser || guest != "" || lq.Get("user") != tt.wantUser || lq.Has("guest") || lq.Get("live") != "1" {
 					t.Errorf("presence %v, link %q; want user %s", pubs[0], link, tt.wantUser)
 				}
 			case tt.wantGuest == "*":
-				if user != "" || !chat.ValidGuestID(guest) || !strings.Contains(link, "guest="+guest) {
+				if user != "" || !chat.ValidGuestID(guest) || lq.Get("guest") != guest || lq.Has("user") {
 					t.Errorf("presence %v, link %q; want a generated guest id in both", pubs[0], link)
 				}
 			default:
-				if user != "" || guest != tt.wantGuest || !strings.Contains(link, "guest="+tt.wantGuest) || strings.Contains(link, "user=") {
+				if user != "" || guest != tt.wantGuest || lq.Get("guest") != tt.wantGuest || lq.Has("user") {
 					t.Errorf("presence %v, link %q; want guest %s", pubs[0], link, tt.wantGuest)
 				}
 			}
