@@ -34,6 +34,12 @@ type listener struct {
 	client *http.Client
 	// dropEvery is the mean time between disconnects on purpose (0: none).
 	dropEvery time.Duration
+	// immediate makes the listener reconnect at once after a dropped
+	// stream instead of after the server's retry field, as a browser does:
+	// the unjittered baseline of a storm.
+	immediate bool
+	// retry is the last SSE retry field received (as int64 nanoseconds).
+	retry atomic.Int64
 
 	mu       sync.Mutex
 	last     int64 // highest id received
@@ -80,8 +86,15 @@ func (l *listener) run(ctx context.Context, ready func()) {
 			continue
 		}
 		// The stream ended (a drop on purpose or a proxy restart): the
-		// browser reconnects after the server's retry field, jittered.
-		sleepCtx(ctx, jittered(time.Second))
+		// browser reconnects after the server's retry field (which the
+		// server jitters), 3 s when it sent none.
+		if !l.immediate {
+			wait := time.Duration(l.retry.Load())
+			if wait <= 0 {
+				wait = 3 * time.Second
+			}
+			sleepCtx(ctx, wait)
+		}
 	}
 }
 
@@ -122,7 +135,7 @@ func (l *listener) connectOnce(ctx context.Context, opened func()) (int, error) 
 		t := time.AfterFunc(after, func() { l.drops.Add(1); cancel() })
 		defer t.Stop()
 	}
-	_ = load.ReadFrames(resp.Body, func(f load.Frame) { l.receive(f, since) }, nil)
+	_ = load.ReadFrames(resp.Body, func(f load.Frame) { l.receive(f, since) }, func(d time.Duration) { l.retry.Store(int64(d)) })
 	return resp.StatusCode, nil
 }
 

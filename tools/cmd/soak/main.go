@@ -64,6 +64,9 @@ type config struct {
 	Drain time.Duration
 	// Writers is the contention mode's writer count.
 	Writers int
+	// Immediate makes storm listeners reconnect at once after a dropped
+	// stream, ignoring the server's retry field.
+	Immediate bool
 }
 
 const room = "soak"
@@ -95,6 +98,7 @@ func run() error {
 	flag.BoolVar(&cfg.StopDynamo, "stop-dynamodb", true, "stop DynamoDB Local from outside (SIGTERM) mid-run (soak)")
 	flag.DurationVar(&cfg.Drain, "drain", 60*time.Second, "bound for the last events to reach every listener")
 	flag.IntVar(&cfg.Writers, "writers", 20, "concurrent writers on one room (contention)")
+	flag.BoolVar(&cfg.Immediate, "immediate", false, "storm listeners reconnect at once after a drop, not after the server's retry field (the unjittered baseline)")
 	timeout := flag.Duration("timeout", 30*time.Minute, "bound for the whole run")
 	flag.Parse()
 	if cfg.Mode != "soak" && cfg.Mode != "storm" && cfg.Mode != "contention" {

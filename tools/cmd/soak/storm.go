@@ -47,6 +47,7 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 	start := time.Now()
 	for i := range ls {
 		ls[i] = newListener(url, r.listenClient, 0)
+		ls[i].immediate = r.cfg.Immediate
 		lwg.Add(1)
 		ready.Add(1)
 		var once sync.Once
@@ -145,8 +146,12 @@ func collectErrors(ls []*listener) (map[int]int64, int64) {
 
 func (rep *report) writeStorm(w io.Writer) {
 	s := rep.storm
-	fmt.Fprintf(w, "%d listeners on one room, started all at once with no pacing, as after a proxy blip; each behaves as the page: "+
-		"after a dropped stream it reconnects after a jittered wait (0.5–1 s), after a failed connect it backs off (jittered, doubling from 1 s).\n\n", s.listeners)
+	how := "after a dropped stream it reconnects after the server's SSE retry field, as a browser does (the stream function jitters it: 1–4 s)"
+	if rep.cfg.Immediate {
+		how = "after a dropped stream it reconnects at once (-immediate: the unjittered baseline)"
+	}
+	fmt.Fprintf(w, "%d listeners on one room, started all at once with no pacing; each behaves as the page: "+
+		"%s; after a failed connect it backs off as the page does (jittered, doubling from 1 s).\n\n", s.listeners, how)
 	fmt.Fprintf(w, "| wave | time to all connected | connects | failed connects (by status) | stream invocations | per listener |\n|---|---:|---:|---|---:|---:|\n")
 	row := func(name string, wv stormWave) {
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %.2f |\n", name, ms(wv.allConnected), wv.connects, statuses64(wv.errors), wv.streamCalls,
