@@ -64,6 +64,8 @@ type config struct {
 	Drain time.Duration
 	// Writers is the contention mode's writer count.
 	Writers int
+	// IdleTimeout is the stack's keep-alive idle timeout (0: its default).
+	IdleTimeout time.Duration
 	// Immediate makes storm listeners reconnect at once after a dropped
 	// stream, ignoring the server's retry field.
 	Immediate bool
@@ -98,6 +100,7 @@ func run() error {
 	flag.BoolVar(&cfg.StopDynamo, "stop-dynamodb", true, "stop DynamoDB Local from outside (SIGTERM) mid-run (soak)")
 	flag.DurationVar(&cfg.Drain, "drain", 60*time.Second, "bound for the last events to reach every listener")
 	flag.IntVar(&cfg.Writers, "writers", 20, "concurrent writers on one room (contention)")
+	flag.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "the edge's and API emulator's keep-alive idle timeout (0: the stack's default; 1h shows what a wave leaves without it)")
 	flag.BoolVar(&cfg.Immediate, "immediate", false, "storm listeners reconnect at once after a drop, not after the server's retry field (the unjittered baseline)")
 	timeout := flag.Duration("timeout", 30*time.Minute, "bound for the whole run")
 	flag.Parse()
@@ -148,7 +151,8 @@ func run() error {
 			// The load's users must not meet their abuse limits.
 			"RATE_LIMITS": "send=60000/1m/10000",
 		},
-		Log: calls,
+		Log:         calls,
+		IdleTimeout: cfg.IdleTimeout,
 	})
 	if err != nil {
 		rl.close()

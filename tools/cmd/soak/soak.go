@@ -198,11 +198,21 @@ func (r *runner) soak(ctx context.Context, rep *report) error {
 	rep.tally(results, ls, faults, r.relay)
 	// Idle: the listeners are gone; what the stack holds after its idle
 	// timeout is what a wave leaves behind.
-	sleepCtx(ctx, stack.DefaultIdleTimeout+2*time.Second)
-	runtime.GC()
-	rep.memAfter = r.memory()
+	rep.memAfter = r.afterIdle(ctx)
 	rep.restarts = r.restarts()
 	return nil
+}
+
+// afterIdle waits until the stack's idle timeout has passed (the listeners
+// are gone) and samples memory: what a wave leaves behind.
+func (r *runner) afterIdle(ctx context.Context) memory {
+	idle := r.cfg.IdleTimeout
+	if idle <= 0 || idle > 30*time.Second {
+		idle = stack.DefaultIdleTimeout
+	}
+	sleepCtx(ctx, idle+2*time.Second)
+	runtime.GC()
+	return r.memory()
 }
 
 // floor measures delivery without the origin: frames published straight to

@@ -23,6 +23,9 @@ type stormResult struct {
 	// delivery is a message sent after the reconnects, to the last listener.
 	delivery time.Duration
 	missing  int // listeners that did not get it
+	// memory before the first wave, with every listener connected, and
+	// after they left and the idle timeout passed.
+	memBefore, memConnected, memAfter memory
 }
 
 // stormWave is one wave of connects.
@@ -43,6 +46,7 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 	lctx, lcancel := context.WithCancel(ctx)
 	defer lcancel()
 	var lwg, ready sync.WaitGroup
+	res.memBefore = r.memory()
 	calls0 := r.calls.Get(load.RouteStream)
 	start := time.Now()
 	for i := range ls {
@@ -123,8 +127,10 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	res.delivery = time.Since(sent.stored)
+	res.memConnected = r.memory()
 	lcancel()
 	lwg.Wait()
+	res.memAfter = r.afterIdle(ctx)
 	rep.restarts = r.restarts()
 	return nil
 }
@@ -161,8 +167,13 @@ func (rep *report) writeStorm(w io.Writer) {
 	if rep.cfg.KillPushpin {
 		row("Pushpin killed (SIGKILL): all reconnect at once", s.again)
 	}
-	fmt.Fprintf(w, "\nA message sent after the storm reached every listener in %s (%d missing). Supervisor restarts: %d.\n",
+	fmt.Fprintf(w, "\nA message sent after the storm reached every listener in %s (%d missing). Supervisor restarts: %d.\n\n",
 		ms(s.delivery), s.missing, rep.restarts)
+	fmt.Fprintf(w, "| memory | before | all connected | after they left + idle timeout |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| this process RSS (functions, emulator, edge, load clients) | %s | %s | %s |\n", mib(s.memBefore.self), mib(s.memConnected.self), mib(s.memAfter.self))
+	fmt.Fprintf(w, "| Go heap in use | %s | %s | %s |\n", mib(int64(s.memBefore.heap)), mib(int64(s.memConnected.heap)), mib(int64(s.memAfter.heap)))
+	fmt.Fprintf(w, "| open connections to the edge (from zurl) | %d | %d | %d |\n", s.memBefore.edgeConns, s.memConnected.edgeConns, s.memAfter.edgeConns)
+	fmt.Fprintf(w, "| Pushpin RSS | %s | %s | %s |\n", mib(s.memBefore.pushpin), mib(s.memConnected.pushpin), mib(s.memAfter.pushpin))
 }
 
 // contentionResult is W writers on one room.
