@@ -211,6 +211,7 @@ func (r *runner) run(ctx context.Context) (*report, error) {
 		err = r.contention(ctx, rep)
 	}
 	rep.elapsed = time.Since(r.started)
+	rep.err = err
 	return rep, err
 }
 

@@ -19,6 +19,8 @@ type report struct {
 	date    time.Time
 	machine string
 	elapsed time.Duration
+	// err is why the run stopped early, if it did.
+	err error
 
 	// soak
 	floor                     load.Summary
@@ -154,6 +156,9 @@ func (rep *report) tally(results []sendResult, ls []*listener, faults []*fault, 
 
 // failed reports whether the run broke a guarantee.
 func (rep *report) failed() bool {
+	if rep.err != nil {
+		return true
+	}
 	switch rep.cfg.Mode {
 	case "soak":
 		return rep.lost > 0 || rep.dups > 0 || rep.disorder > 0 || rep.resets > 0 || rep.sendsOK < rep.sends
@@ -214,6 +219,9 @@ func (rep *report) write(w io.Writer) {
 	verdict := "PASS: nothing lost, duplicated or out of order"
 	if rep.failed() {
 		verdict = "FAIL"
+	}
+	if rep.err != nil {
+		verdict += ": the run stopped early: " + rep.err.Error()
 	}
 	fmt.Fprintf(w, "\n**%s**\n", verdict)
 }
