@@ -10,6 +10,8 @@ PKGS ?= ./...
 TEST_TIMEOUT ?= 15m
 # Extra go test flags, e.g. TESTFLAGS='-run TestPushpin' or TESTFLAGS=-short (unit tests only).
 TESTFLAGS ?=
+# The race detector is on for make test (and so for CI); RACE= turns it off for a quicker local run.
+RACE ?= -race
 
 .DEFAULT_GOAL := help
 
@@ -20,8 +22,8 @@ deps: ## Install Pushpin, Chromium, Java, DynamoDB Local and the Lambda RIE (ide
 	scripts/deps.sh
 
 .PHONY: deps-dev
-deps-dev: ## What `make dev` needs: all of deps but Chromium.
-	DEPS_BROWSER=0 scripts/deps.sh
+deps-dev: ## What `make dev` needs: all of deps but Chromium and the race detector's C toolchain.
+	DEPS_BROWSER=0 DEPS_RACE=0 scripts/deps.sh
 
 ## ---- checks -------------------------------------------------------------------------------------
 
@@ -34,8 +36,8 @@ vet: ## Run go vet.
 	$(GO) vet $(PKGS)
 
 .PHONY: test
-test: deps vet ## Vet, then run every test (unit and integration) once, uncached; ends with a summary line.
-	scripts/gotest.sh -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(PKGS)
+test: deps vet ## Vet, then run every test (unit and integration) once, uncached, with -race; a skip fails it; ends with a summary line.
+	scripts/gotest.sh -count=1 $(RACE) -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(PKGS)
 
 ## ---- fuzzing and recovery (tools/cmd/recovery, *_fuzz_test.go, testdata/fuzz) ----------------------
 

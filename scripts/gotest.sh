@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # gotest.sh runs `go test -v` with the given arguments, shows its output, keeps a copy in
 # test-output/go-test.log and ends with one summary line, "tests: N passed, N failed, N skipped"
-# (subtests included). It exits with go test's status.
+# (subtests included). It exits with go test's status; without -short among its arguments, a skipped
+# test fails the run too (listed with its reason): make test runs every test for real, so a skip there
+# means something the suite needs is missing, never a pass.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +23,18 @@ if ((failed > 0)) || ((status != 0)); then
 	echo
 	echo "failures:"
 	grep -E "^[[:space:]]*--- FAIL: |^FAIL[[:space:]]|^panic: |\[build failed\]|\[setup failed\]" "$log" || true
+fi
+short=0
+for a in "$@"; do
+	case $a in -short | -short=true | -test.short | -test.short=true) short=1 ;; esac
+done
+if ((skipped > 0)) && ((short == 0)); then
+	echo
+	echo "skipped without -short (each must run for real; the reason follows its name):"
+	grep -E -A1 "^[[:space:]]*--- SKIP: " "$log" | grep -vE "^--$" || true
+	if ((status == 0)); then
+		status=1
+	fi
 fi
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"

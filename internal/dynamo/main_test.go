@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -28,6 +29,9 @@ const testTable = "chat-dynamo-test"
 var local struct {
 	client *dynamodb.Client
 	seq    atomic.Int64
+	// skip, when set, is why DynamoDB Local was not started: the tests
+	// that need it skip with this message.
+	skip string
 }
 
 func TestMain(m *testing.M) {
@@ -35,6 +39,11 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		local.skip = "needs DynamoDB Local (Java), which is not started with -short"
+		return m.Run()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ddb, err := proc.StartDynamoDB(ctx, proc.DynamoConfig{})
@@ -55,6 +64,14 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// requireLocal skips t when DynamoDB Local was not started (-short).
+func requireLocal(t testing.TB) {
+	t.Helper()
+	if local.skip != "" {
+		t.Skip(local.skip)
+	}
+}
+
 // newClient is a DynamoDB client for DynamoDB Local at endpoint.
 func newClient(endpoint string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
@@ -72,6 +89,7 @@ var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 // unique returns a slug-safe name unique in the test run, derived from the
 // test's name so leftovers are easy to trace.
 func unique(t testing.TB, what string) string {
+	requireLocal(t)
 	base := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(base) > 40 {
 		base = base[len(base)-40:]
@@ -82,6 +100,7 @@ func unique(t testing.TB, what string) string {
 // newStore returns a Store on the shared table.
 func newStore(t testing.TB, opts ...dynamo.Option) *dynamo.Store {
 	t.Helper()
+	requireLocal(t)
 	st, err := dynamo.New(local.client, testTable, append([]dynamo.Option{dynamo.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -29,6 +29,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 func TestTwoUsersChatLive(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	bob := newTab(t, suite.browser, st, "bob")
@@ -125,6 +126,7 @@ func assertRoomSwitcherFromAPI(t *testing.T, tb *tab, current string) {
 }
 
 func TestComposerLimitAndCounter(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	alice.open(st, "composer")
@@ -150,6 +152,7 @@ func TestComposerLimitAndCounter(t *testing.T) {
 }
 
 func TestLoadMore(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	const total = 45
@@ -192,6 +195,7 @@ func TestLoadMore(t *testing.T) {
 }
 
 func TestDeletePropagates(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	bob := newTab(t, suite.browser, st, "bob")
@@ -227,6 +231,7 @@ func TestDeletePropagates(t *testing.T) {
 }
 
 func TestReconnectLosesAndDoublesNothing(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	alice := newTab(t, suite.browser, st, "alice")
@@ -280,6 +285,7 @@ func TestReconnectLosesAndDoublesNothing(t *testing.T) {
 }
 
 func TestRetryReusesClientID(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	alice.open(st, "retry")
@@ -316,6 +322,7 @@ func TestRetryReusesClientID(t *testing.T) {
 // resent by the page with the same clientId, without an error shown, and
 // the message appears once.
 func TestBusySendRetriedTransparently(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	alice.open(st, "busy")
@@ -340,6 +347,7 @@ func TestBusySendRetriedTransparently(t *testing.T) {
 }
 
 func TestXSSPayloadsAreInert(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	bob := newTab(t, suite.browser, st, "bob")
@@ -376,6 +384,7 @@ func TestXSSPayloadsAreInert(t *testing.T) {
 }
 
 func TestCSPViolationsAreCaught(t *testing.T) {
+	requireSuite(t)
 	// The console check of every test must be able to fail: a page that
 	// breaks the policy is reported.
 	st := suite.stack
@@ -403,6 +412,7 @@ func TestCSPViolationsAreCaught(t *testing.T) {
 }
 
 func TestGuestIsReadOnly(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	if _, err := st.send(ctx, "guests", "bob", "hello guests"); err != nil {
@@ -429,6 +439,7 @@ func TestGuestIsReadOnly(t *testing.T) {
 }
 
 func TestScreenshots(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	var sent []message

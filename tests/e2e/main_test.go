@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -14,6 +15,9 @@ import (
 var suite struct {
 	stack   *testStack
 	browser context.Context
+	// skip, when set, is why the stack and browser were not started: every
+	// test skips with it.
+	skip string
 }
 
 func TestMain(m *testing.M) {
@@ -21,6 +25,11 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		suite.skip = "needs headless Chromium, Pushpin and DynamoDB Local (Java), which are not started with -short"
+		return m.Run()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	st, err := startStack(ctx)
@@ -42,6 +51,15 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: stack logs (tail):\n%s\n", tail(st.logs.String(), 8000))
 	}
 	return code
+}
+
+// requireSuite skips t when the stack and browser were not started
+// (-short).
+func requireSuite(t *testing.T) {
+	t.Helper()
+	if suite.skip != "" {
+		t.Skip(suite.skip)
+	}
 }
 
 func tail(s string, n int) string {

@@ -78,6 +78,7 @@ func (tb *tab) typing() string {
 // clears when he sends, and again when he empties the box; when bob and the
 // guest leave, ana's page drops them once their presence expires.
 func TestPresenceAndTyping(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	const room = "presence"
 	ana := newTab(t, suite.browser, st, "ana")

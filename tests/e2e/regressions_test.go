@@ -19,6 +19,7 @@ import (
 // its reconnect and must then show the new messages 1, 2, 3… instead of
 // taking them for ones it saw before the wipe.
 func TestIDsRestartAfterWipe(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	for i := 1; i <= 5; i++ {
@@ -80,6 +81,7 @@ func TestIDsRestartAfterWipe(t *testing.T) {
 // after every shown message was deleted live; once nothing is left the page
 // says so.
 func TestLoadMoreAfterShownMessagesDeleted(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	const total = 25
@@ -134,6 +136,7 @@ func TestLoadMoreAfterShownMessagesDeleted(t *testing.T) {
 // (code points) as the server does, not UTF-16 units, and pasted text over
 // the limit is kept, flagged and not sendable, never cut.
 func TestComposerCountsCodePoints(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	alice.open(st, "composer")
@@ -197,6 +200,7 @@ func TestComposerCountsCodePoints(t *testing.T) {
 // TestComposerHasNoScrollbarForShortText: the textarea fits one line (and a
 // few) without a scrollbar; only past its maximum height does it scroll.
 func TestComposerHasNoScrollbarForShortText(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	alice.open(st, "autosize")
@@ -232,6 +236,7 @@ func TestComposerHasNoScrollbarForShortText(t *testing.T) {
 // but the stored message arrives live, the page treats it as sent: no "Not
 // sent" error, an empty input, the message once.
 func TestLostAnswerThenLiveMessageClearsError(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	alice.open(st, "unsent")
