@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,18 +18,14 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/internal/wire"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // requireTools fails the test when a tool is missing, and skips it under
 // -short (unit tests only).
 func requireTools(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts DynamoDB Local and the Lambda runtime emulator; not run with -short")
-	}
-	if err := proc.Available(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Require(t, testkit.DynamoDBLocal, testkit.RIE)
 }
 
 // publishRecorder stands in for the GRIP proxy's publish endpoint.
@@ -54,24 +49,10 @@ func (p *publishRecorder) published() []string {
 	return append([]string(nil), p.bodies...)
 }
 
+// testEvent is a captured API Gateway v2 request, edited, as a payload.
 func testEvent(t *testing.T, name string, edit func(*events.APIGatewayV2HTTPRequest)) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "apigw", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatalf("decode %s: %v", name, err)
-	}
-	if edit != nil {
-		edit(&ev)
-	}
-	out, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testkit.EventJSON(t, name, edit)
 }
 
 func invokeRIE(t *testing.T, ctx context.Context, rie *proc.RIE, payload []byte) events.APIGatewayV2HTTPResponse {

@@ -12,12 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // testTable is the table every integration test of the package shares;
@@ -41,7 +40,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	flag.Parse()
 	if testing.Short() {
-		local.skip = "needs DynamoDB Local (Java), which is not started with -short"
+		local.skip = testkit.ShortSkipMessage(testkit.DynamoDBLocal)
 		return m.Run()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -56,7 +55,7 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "dynamo tests: stop DynamoDB Local: %v\n", err)
 		}
 	}()
-	local.client = newClient(ddb.Endpoint())
+	local.client = testkit.DynamoClient(ddb.Endpoint())
 	if err := dynamo.EnsureTable(ctx, local.client, testTable, true); err != nil {
 		fmt.Fprintf(os.Stderr, "dynamo tests: %v\n", err)
 		return 1
@@ -70,15 +69,6 @@ func requireLocal(t testing.TB) {
 	if local.skip != "" {
 		t.Skip(local.skip)
 	}
-}
-
-// newClient is a DynamoDB client for DynamoDB Local at endpoint.
-func newClient(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
 }
 
 // quiet is the logger of test stores: their logs are not what is tested.

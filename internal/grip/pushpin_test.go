@@ -1,8 +1,6 @@
 package grip
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // These tests run a real Pushpin (tools/proc) in front of an
@@ -23,24 +22,6 @@ import (
 // Verifier and answers with a Hold, the test publishes with a Publisher.
 
 const testSigKey = "grip-test-sig-key"
-
-// syncBuffer collects Pushpin's output for a failure report.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // originRequest is one request the origin served.
 type originRequest struct {
@@ -150,15 +131,10 @@ func (o *origin) requestsSince(t time.Time) []originRequest {
 // startStack starts the origin and a Pushpin routing to it.
 func startStack(t *testing.T, o *origin) (*proc.Pushpin, *Publisher) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a real Pushpin; not run with -short")
-	}
-	if _, err := proc.PushpinPath(); err != nil {
-		t.Fatalf("pushpin: %v", err)
-	}
+	testkit.Require(t, testkit.Pushpin)
 	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &testkit.LockedBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	pp, err := proc.StartPushpin(ctx, proc.PushpinConfig{
@@ -225,26 +201,23 @@ func connect(t *testing.T, url string) *sseClient {
 	go func() {
 		defer close(c.closed)
 		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		var cur strings.Builder
-		for sc.Scan() {
-			line := sc.Text()
-			if line != "" {
-				if !strings.HasPrefix(line, ":") {
-					cur.WriteString(line + "\n")
-				}
-				continue
+		// Frames come back as internal/sse encodes them, so a published
+		// frame compares equal to what the client reads.
+		r := testkit.NewSSEReader(resp.Body)
+		for {
+			f, err := r.Next()
+			if err != nil {
+				return
 			}
-			if cur.Len() > 0 {
-				c.frames <- cur.String() + "\n"
-				cur.Reset()
-			}
+			c.frames <- f.String()
 		}
 	}()
 	return c
 }
 
-// next returns the next frame, failing after d.
+// next returns the next frame, failing when none comes: d is how long it
+// usually takes, and the wait lasts testkit.Patience(t, d), so a loaded
+// machine is not a failure.
 func (c *sseClient) next(t *testing.T, d time.Duration) string {
 	t.Helper()
 	select {
@@ -252,16 +225,17 @@ func (c *sseClient) next(t *testing.T, d time.Duration) string {
 		return f
 	case <-c.closed:
 		t.Fatal("stream closed, want a frame")
-	case <-time.After(d):
-		t.Fatalf("no frame within %s", d)
+	case <-time.After(testkit.Patience(t, d)):
+		t.Fatalf("no frame (usually within %s)", d)
 	}
 	return ""
 }
 
-// waitRequest waits until the origin served a request matching ok.
+// waitRequest waits until the origin served a request matching ok: d is
+// how long that usually takes, the wait testkit.Patience(t, d).
 func (o *origin) waitRequest(t *testing.T, since time.Time, d time.Duration, ok func(originRequest) bool) originRequest {
 	t.Helper()
-	deadline := time.After(d)
+	deadline := time.After(testkit.Patience(t, d))
 	for {
 		for _, r := range o.requestsSince(since) {
 			if ok(r) {
@@ -271,7 +245,7 @@ func (o *origin) waitRequest(t *testing.T, since time.Time, d time.Duration, ok 
 		select {
 		case <-o.seen:
 		case <-deadline:
-			t.Fatalf("origin saw no matching request within %s; saw %+v", d, o.requestsSince(since))
+			t.Fatalf("origin saw no matching request (usually within %s); saw %+v", d, o.requestsSince(since))
 		}
 	}
 }
@@ -356,8 +330,8 @@ func TestPushpinNextLinkAnswerWithoutHold(t *testing.T) {
 	case <-c.closed:
 	case f := <-c.frames:
 		t.Fatalf("unexpected frame %q", f)
-	case <-time.After(15 * time.Second):
-		t.Fatal("stream still open 15 s after a bare next-link answer; want it closed")
+	case <-time.After(testkit.Patience(t, 15*time.Second)):
+		t.Fatal("stream still open long after a bare next-link answer (usually closed within 15 s); want it closed")
 	}
 	if rs := o.requestsSince(time.Time{}); len(rs) != 2 {
 		t.Fatalf("origin requests = %+v, want the hold and one next link", rs)

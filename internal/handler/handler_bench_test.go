@@ -2,12 +2,9 @@ package handler_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +16,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/render"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // The benchmarks run captured API Gateway v2 events through
@@ -63,15 +61,7 @@ func newBenchEnv(b *testing.B, seeded int) *benchEnv {
 // benchEvent reads a captured API Gateway v2 request from testdata/apigw.
 func benchEvent(b *testing.B, name string) events.APIGatewayV2HTTPRequest {
 	b.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "apigw", name))
-	if err != nil {
-		b.Fatalf("read event: %v", err)
-	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		b.Fatalf("decode event %s: %v", name, err)
-	}
-	return ev
+	return testkit.Event(b, name)
 }
 
 // withHeaders returns ev with its headers replaced by a copy plus kv pairs.

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/internal/render"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 const (
@@ -58,15 +57,7 @@ func newFixture(t *testing.T) *fixture {
 // loadEvent reads a captured API Gateway v2 request from testdata/apigw.
 func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "apigw", name))
-	if err != nil {
-		t.Fatalf("read event: %v", err)
-	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatalf("decode event %s: %v", name, err)
-	}
-	return ev
+	return testkit.Event(t, name)
 }
 
 // invoke runs ev through the real Lambda proxy adapter, as the deployed

@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/internal/limit"
 	"github.com/fanout-chat/serverless-chat/internal/limit/limittest"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // testTable is the chat table the limiter shares, as in production.
@@ -51,11 +50,7 @@ func run(m *testing.M) int {
 				fmt.Fprintf(os.Stderr, "limit tests: stop DynamoDB Local: %v\n", err)
 			}
 		}()
-		local.client = dynamodb.New(dynamodb.Options{
-			Region:       "us-east-1",
-			BaseEndpoint: aws.String(ddb.Endpoint()),
-			Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		})
+		local.client = testkit.DynamoClient(ddb.Endpoint())
 		if err := dynamo.EnsureTable(ctx, local.client, testTable, true); err != nil {
 			fmt.Fprintf(os.Stderr, "limit tests: %v\n", err)
 			return 1
@@ -76,7 +71,7 @@ func shortFlag() bool {
 func needDynamo(t *testing.T) {
 	t.Helper()
 	if local.client == nil {
-		t.Skip("needs DynamoDB Local (Java); not started with -short")
+		t.Skip(testkit.ShortSkipMessage(testkit.DynamoDBLocal))
 	}
 }
 

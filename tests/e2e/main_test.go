@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // suite is the stack and the browser every test of the package shares,
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	flag.Parse()
 	if testing.Short() {
-		suite.skip = "needs headless Chromium, Pushpin and DynamoDB Local (Java), which are not started with -short"
+		suite.skip = testkit.ShortSkipMessage(testkit.Chromium, testkit.Pushpin, testkit.DynamoDBLocal)
 		return m.Run()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -19,14 +19,13 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/fanout-chat/serverless-chat/internal/config"
-	"github.com/fanout-chat/serverless-chat/internal/wire"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // Configuration of the test stack. Each test uses its own room, so tests
@@ -64,31 +63,13 @@ type testStack struct {
 
 	dev   *stack.Stack
 	front *httptest.Server
-	logs  *lockedBuffer
-}
-
-// lockedBuffer collects the output of the stack's processes and handlers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs  *testkit.LockedBuffer
 }
 
 // startStack starts the local stack on free ports, in memory, and the fault
 // injector in front of its Pushpin.
 func startStack(ctx context.Context) (s *testStack, err error) {
-	s = &testStack{logs: &lockedBuffer{}}
+	s = &testStack{logs: &testkit.LockedBuffer{}}
 	defer func() {
 		if err != nil {
 			s.stop()
@@ -223,13 +204,7 @@ func (s *testStack) send(ctx context.Context, room, user, text string) (message,
 // head, events and idempotency keys), as recreating the table would: the
 // room's ids start again from 0 while pages that saw the old ids are open.
 func (s *testStack) wipeRoom(ctx context.Context, room string) error {
-	db := dynamodb.New(dynamodb.Options{
-		Region:       wire.LocalRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider(wire.LocalAccessKeyID, wire.LocalSecretKey, ""),
-		BaseEndpoint: aws.String(s.dev.DynamoEndpoint()),
-		// DynamoDB Local's checksums do not always match (see wire.NewDynamoClient).
-		DisableValidateResponseChecksum: true,
-	})
+	db := testkit.DynamoClient(s.dev.DynamoEndpoint())
 	table := s.dev.TableName()
 	pages := dynamodb.NewQueryPaginator(db, &dynamodb.QueryInput{
 		TableName:                 aws.String(table),

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // Keys of the test stack.
@@ -47,7 +46,7 @@ type testEnv struct {
 	rooms []string
 	names map[string]string // slug → display name
 	next  atomic.Int64
-	logs  *syncBuffer
+	logs  *testkit.LockedBuffer
 	// client makes every request but the held streams.
 	client *http.Client
 }
@@ -97,7 +96,7 @@ func run(m *testing.M) int {
 // startEnv starts the publish proxy and one stack on free ports with
 // DynamoDB in memory, and returns a function that stops both.
 func startEnv() (*testEnv, func() error, error) {
-	e := &testEnv{logs: &syncBuffer{}, client: newHTTPClient(), names: map[string]string{}}
+	e := &testEnv{logs: &testkit.LockedBuffer{}, client: newHTTPClient(), names: map[string]string{}}
 	root, err := proc.RepoRoot()
 	if err != nil {
 		return e, nil, err
@@ -153,9 +152,7 @@ func startEnv() (*testEnv, func() error, error) {
 // stackFor returns the shared stack, skipping the test under -short.
 func stackFor(t *testing.T) *testEnv {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts Pushpin, DynamoDB Local and the functions; not run with -short")
-	}
+	testkit.Require(t, testkit.Pushpin, testkit.DynamoDBLocal)
 	if env == nil {
 		t.Fatal("the stack is not running (TestMain did not start it)")
 	}
@@ -178,24 +175,6 @@ func uniqueUser(prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return prefix + "-" + hex.EncodeToString(b)
-}
-
-// syncBuffer collects the stack's logs for failure output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func tail(s string, n int) string {

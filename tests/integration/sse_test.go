@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // frame is one Server-Sent Event as a browser's EventSource sees it.
@@ -90,50 +91,26 @@ func (e *testEnv) listen(t *testing.T, name, room string, opts ...listenOption) 
 	return l
 }
 
-// read parses the stream as the SSE specification says: fields up to a
-// blank line make an event, "data" lines are joined with newlines, lines
-// starting with a colon (Pushpin's keep-alives) are comments.
+// read parses the stream with testkit's SSE reader, the inverse of
+// internal/sse's encoder; blocks with only a retry field (a listener's
+// first answer) dispatch nothing in a browser and are left out.
 func (l *listener) read(body io.ReadCloser) {
 	defer close(l.done)
 	defer close(l.frames)
 	defer body.Close()
-	br := bufio.NewReader(body)
-	var f frame
-	var data []string
-	set := false
+	r := testkit.NewSSEReader(body)
 	for {
-		line, err := br.ReadString('\n')
+		f, err := r.Next()
 		if err != nil {
 			l.mu.Lock()
 			l.err = err
 			l.mu.Unlock()
 			return
 		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
-			if set {
-				f.Data = strings.Join(data, "\n")
-				l.frames <- f
-			}
-			f, data, set = frame{}, nil, false
+		if !f.IsEvent() && f.ID == "" && f.Type == "" {
 			continue
 		}
-		if strings.HasPrefix(line, ":") {
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "id":
-			f.ID = value
-		case "event":
-			f.Event = value
-		case "data":
-			data = append(data, value)
-		default:
-			continue
-		}
-		set = true
+		l.frames <- frame{ID: f.ID, Event: f.Type, Data: string(f.Data)}
 	}
 }
 
@@ -154,10 +131,12 @@ func (l *listener) history() string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// next returns the next frame, failing the test if none comes within d.
+// next returns the next frame, failing the test if none comes: d is how
+// long it usually takes, and the wait lasts testkit.Patience(t, d), so a
+// loaded machine is not a failure.
 func (l *listener) next(t *testing.T, d time.Duration) frame {
 	t.Helper()
-	timer := time.NewTimer(d)
+	timer := time.NewTimer(testkit.Patience(t, d))
 	defer timer.Stop()
 	select {
 	case f, ok := <-l.frames:
@@ -172,7 +151,7 @@ func (l *listener) next(t *testing.T, d time.Duration) frame {
 		l.mu.Unlock()
 		return f
 	case <-timer.C:
-		t.Fatalf("listener %s: no frame within %s; received so far: %s", l.name, d, l.history())
+		t.Fatalf("listener %s: no frame (usually within %s); received so far: %s", l.name, d, l.history())
 	}
 	return frame{}
 }

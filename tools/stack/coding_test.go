@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // representation is one answer's coding, ETag and raw body.
@@ -36,7 +38,7 @@ func fetch(t *testing.T, u, acceptEncoding string) representation {
 // coding it asked for; through Pushpin, which cannot pass a compressed body
 // on (see identityBehindPushpin), the identity body.
 func TestStackETagMatchesBody(t *testing.T) {
-	logs := newLogBuffer()
+	logs := &testkit.LockedBuffer{}
 	cfg := testConfig(t, logs)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

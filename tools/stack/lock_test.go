@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // lockHelperEnv makes the test binary a helper process that locks the state
@@ -129,7 +131,7 @@ func TestLockReleasedWhenHolderDies(t *testing.T) {
 // naming the directory and the first's pid, and the first keeps serving
 // (its Pushpin routes untouched). After Stop the directory is free.
 func TestStackStateDirInUse(t *testing.T) {
-	logs := newLogBuffer()
+	logs := &testkit.LockedBuffer{}
 	cfg := testConfig(t, logs)
 	// Short: Pushpin's unix sockets live under the state directory.
 	dir, err := os.MkdirTemp("", "ds-")

@@ -2,7 +2,6 @@ package stack
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,40 +28,16 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/tools/apigw"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 var templateFlag = flag.String("template", "", "SAM template for the stack tests (default: the checkout's template.yaml)")
-
-// syncBuffer collects the stack's logs for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func newLogBuffer() *syncBuffer { return &syncBuffer{} }
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testConfig is a stack on free ports (0: Start picks them), in memory,
 // from the checkout, without the developer's env-vars file.
 func testConfig(t *testing.T, log io.Writer) Config {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts DynamoDB Local, Pushpin and the functions; not run with -short")
-	}
-	if err := proc.Available(); err != nil {
-		t.Fatalf("tools missing: %v", err)
-	}
+	testkit.Require(t, testkit.Pushpin, testkit.DynamoDBLocal, testkit.RIE)
 	root, err := proc.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +63,7 @@ func testConfig(t *testing.T, log io.Writer) Config {
 // again after Pushpin was stopped and restarted, then stops the stack and
 // checks that no process or port is left.
 func TestStackMessageReachesListener(t *testing.T) {
-	logs := newLogBuffer()
+	logs := &testkit.LockedBuffer{}
 	cfg := testConfig(t, logs)
 	fresh := fmt.Sprintf("fresh-%d", time.Now().UnixNano())
 	cfg.Env = map[string]string{config.EnvRooms: fresh + ":Fresh Room,second:Second"}
@@ -240,7 +214,7 @@ func TestStackPortTaken(t *testing.T) {
 // on the same DynamoDB Local and environment, and expects the same answers
 // from both, modulo ids and times.
 func TestBootstrapMatchesInProcess(t *testing.T) {
-	logs := newLogBuffer()
+	logs := &testkit.LockedBuffer{}
 	cfg := testConfig(t, logs)
 	cfg.Bootstrap = true
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

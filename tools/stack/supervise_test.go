@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // eventually polls cond every 50 ms until it holds or limit has passed (a
@@ -54,7 +55,7 @@ func sendDirect(t *testing.T, s *Stack, room, text string) int {
 // state directory records the running processes, and a clean stop leaves
 // no record behind.
 func TestStackSupervisesChildren(t *testing.T) {
-	logs := newLogBuffer()
+	logs := &testkit.LockedBuffer{}
 	cfg := testConfig(t, logs)
 	cfg.IdleTimeout = 300 * time.Millisecond
 	cfg.StateDir = t.TempDir()

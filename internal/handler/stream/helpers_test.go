@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/render"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 const (
@@ -66,15 +65,7 @@ func newFixture(t *testing.T) *fixture {
 // loadEvent reads a captured API Gateway v2 request from testdata/apigw.
 func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "apigw", name))
-	if err != nil {
-		t.Fatalf("read event: %v", err)
-	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatalf("decode event %s: %v", name, err)
-	}
-	return ev
+	return testkit.Event(t, name)
 }
 
 // invoke runs ev through the real Lambda proxy adapter, as the deployed

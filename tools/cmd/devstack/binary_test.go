@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // TestBinaryOutsideCheckout builds the command and runs it from a directory
@@ -44,7 +45,7 @@ func TestBinaryOutsideCheckout(t *testing.T) {
 	cmd := exec.Command(bin, append(ports, "-template", filepath.Join(root, "template.yaml"))...)
 	cmd.Dir = t.TempDir() // no go.mod above
 	cmd.Env = append(os.Environ(), "API_KEYS=outside-key")
-	var logs lockedBuffer
+	var logs testkit.LockedBuffer
 	cmd.Stderr = &logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -15,20 +15,21 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // runningDevstack is the built command, started, serving.
 type runningDevstack struct {
 	cmd    *exec.Cmd
 	waited chan error
-	out    *lockedBuffer
-	logs   *lockedBuffer
+	out    *testkit.LockedBuffer
+	logs   *testkit.LockedBuffer
 }
 
 // startDevstack runs bin with args and returns once it printed its banner.
 func startDevstack(ctx context.Context, t *testing.T, bin string, args []string) *runningDevstack {
 	t.Helper()
-	d := &runningDevstack{cmd: exec.Command(bin, args...), waited: make(chan error, 1), out: &lockedBuffer{}, logs: &lockedBuffer{}}
+	d := &runningDevstack{cmd: exec.Command(bin, args...), waited: make(chan error, 1), out: &testkit.LockedBuffer{}, logs: &testkit.LockedBuffer{}}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,12 +13,12 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // env is a getenv over a map.
@@ -200,12 +200,7 @@ func TestSAMLocalWriteEnv(t *testing.T) {
 // -short (unit tests only).
 func requireTools(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts real processes; not run with -short")
-	}
-	if err := proc.Available(); err != nil {
-		t.Fatalf("tools missing: %v", err)
-	}
+	testkit.Require(t, testkit.Pushpin, testkit.DynamoDBLocal, testkit.RIE)
 }
 
 // TestInvoke builds the history function's bootstrap, runs it under the
@@ -235,24 +230,6 @@ func TestInvoke(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // freePorts returns the flags putting every part of the stack on a free
 // port, in memory.
 func freePorts(t *testing.T) []string {
@@ -274,7 +251,7 @@ func TestUpStopsOnSignal(t *testing.T) {
 	requireTools(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var out, logs lockedBuffer
+	var out, logs testkit.LockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, freePorts(t), env(map[string]string{"API_KEYS": "banner-key"}), &out, &logs)
