@@ -1,16 +1,13 @@
 package main
 
 import (
-	"github.com/fanout-chat/serverless-chat/tools/load"
-
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/tools/load"
 )
 
 // Fan-out modes: a message sent through the origin (Pushpin → edge → API
@@ -125,42 +122,25 @@ func (b *bench) sendOrigin(ctx context.Context, room string, i int64) (int64, er
 // room's channel: a frame the size of a real message with the id and
 // prev-id the origin would give it (Pushpin checks them against each hold's
 // last id as for a real send, and would follow the next link on a
-// mismatch), but no Lambda and no DynamoDB. Nothing is stored, so the ids
+// mismatch), but no Lambda and no DynamoDB. The frame and the publish are
+// the product's own (chat.AppendFrame, grip.Publisher), so the baseline
+// differs from a send only by what it skips. Nothing is stored, so the ids
 // start at 1 in a fresh room.
 func (b *bench) publishRaw(ctx context.Context, room string, id int64) error {
-	data, err := json.Marshal(map[string]any{
-		"id": id, "room": room, "user": "bench",
-		"text":     "bench message " + strconv.FormatInt(id, 10) + " with **some** `markdown` and https://example.com",
-		"html":     `bench message ` + strconv.FormatInt(id, 10) + ` with <strong>some</strong> <code>markdown</code> and <a href="https://example.com" rel="nofollow noreferrer" target="_blank">https://example.com</a>`,
-		"sentAt":   time.Now().UTC().Format(time.RFC3339Nano),
-		"clientId": clientID(room, id),
-	})
+	n := strconv.FormatInt(id, 10)
+	ev := chat.Event{ID: id, Room: room, Type: chat.EventMessage, At: time.Now().UTC(), Message: &chat.Message{
+		ID: id, Room: room, User: "bench",
+		Text:     "bench message " + n + " with **some** `markdown` and https://example.com",
+		HTML:     `bench message ` + n + ` with <strong>some</strong> <code>markdown</code> and <a href="https://example.com" rel="nofollow noreferrer" target="_blank">https://example.com</a>`,
+		SentAt:   time.Now().UTC(),
+		ClientID: clientID(room, id),
+	}}
+	frame, err := chat.AppendFrame(nil, ev)
 	if err != nil {
 		return fmt.Errorf("encode raw message: %w", err)
 	}
-	frame := "id: " + strconv.FormatInt(id, 10) + "\nevent: message\ndata: " + string(data) + "\n\n"
-	body, err := json.Marshal(map[string]any{"items": []any{map[string]any{
-		"channel": "room-" + room,
-		"id":      strconv.FormatInt(id, 10),
-		"prev-id": strconv.FormatInt(id-1, 10),
-		"formats": map[string]any{"http-stream": map[string]string{"content": frame}},
-	}}})
-	if err != nil {
-		return fmt.Errorf("encode publish: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.stack.PublishURL()+"/publish/", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("publish request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.client.Do(req)
-	if err != nil {
+	if err := b.raw.Publish(ctx, chat.ChannelFor(room), n, strconv.FormatInt(id-1, 10), frame); err != nil {
 		return fmt.Errorf("publish: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("publish: %s: %s", resp.Status, raw)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/tools/load"
 
 	"context"
@@ -87,6 +88,9 @@ type bench struct {
 	// between the send function and Pushpin's publish port.
 	dtap *dynamoTap
 	ptap *publishTap
+	// raw publishes the baseline's frames straight to Pushpin with the
+	// product's publisher.
+	raw *grip.Publisher
 	// stackLog receives the logs of the stack and of the RIEs.
 	stackLog io.Writer
 	progress *slog.Logger
@@ -244,6 +248,9 @@ func run() error {
 		listenClient: &http.Client{Transport: &http.Transport{
 			MaxIdleConnsPerHost: -1, DisableCompression: true, ResponseHeaderTimeout: 30 * time.Second,
 		}},
+	}
+	if b.raw, err = grip.NewPublisher(grip.PublishConfig{ControlURI: st.PublishURL()}, grip.WithLogger(progress)); err != nil {
+		return errors.Join(fmt.Errorf("raw publisher: %w", err), st.Stop())
 	}
 	var runErr error
 	var cost costReport
