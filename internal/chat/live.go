@@ -269,8 +269,7 @@ func (l *Live) Typing(ctx context.Context, room, user string, typing bool) error
 // to every stream on the live channel, whatever their place in the room's
 // id chain.
 func (l *Live) publish(ctx context.Context, room string, frame []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, DefaultPublishTimeout)
-	defer cancel()
+	// The publisher bounds the publish (grip.PublishTimeout).
 	if err := l.pub.Publish(ctx, LiveChannelFor(room), "", "", frame); err != nil {
 		return fmt.Errorf("chat: publish live event of %s: %w", room, err)
 	}

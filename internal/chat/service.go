@@ -45,11 +45,6 @@ const (
 	CatchUpMaxBytes = 1 << 20
 )
 
-// DefaultPublishTimeout bounds one publish to the GRIP proxy. A send waits
-// for its publish, and a late publish is recovered through the next link
-// anyway, so a slow proxy must not hold the send's answer for long.
-const DefaultPublishTimeout = 3 * time.Second
-
 // Service is the chat's use cases: send, delete, clear, history and resume.
 // It validates input, keeps every change in the Store first and publishes it
 // second, so a publish failure never loses an acknowledged change: the
@@ -378,8 +373,8 @@ func (s *Service) publish(ctx context.Context, ev Event) {
 		s.log.ErrorContext(ctx, "encode event for publish", "event", ev, "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, DefaultPublishTimeout)
-	defer cancel()
+	// The publisher bounds the publish (grip.PublishTimeout): a late one is
+	// recovered through the next link, so it must not hold the answer long.
 	start := time.Now()
 	id, prev := strconv.FormatInt(ev.ID, 10), strconv.FormatInt(ev.ID-1, 10)
 	if err := s.pub.Publish(ctx, ChannelFor(ev.Room), id, prev, frame); err != nil {

@@ -14,19 +14,21 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 )
 
-// DefaultPublishTimeout bounds one publish when no WithTimeout option is
-// given and the caller's context has no earlier deadline.
-const DefaultPublishTimeout = 5 * time.Second
+// PublishTimeout bounds one publish when the caller's context has no
+// earlier deadline: the one publish timeout of the project. A send waits for
+// its publish, and a late publish is recovered through the next link
+// anyway, so a slow proxy must not hold the send's answer for long.
+const PublishTimeout = 3 * time.Second
 
 var _ chat.Publisher = (*Publisher)(nil)
 
 // Option configures a Publisher.
 type Option func(*Publisher)
 
-// WithTimeout bounds every publish to d (d <= 0 keeps the default). The
-// caller's context still applies when its deadline is earlier, as it is
-// inside a Lambda invocation.
-func WithTimeout(d time.Duration) Option {
+// withTimeout bounds every publish to d instead of PublishTimeout (d <= 0
+// keeps it), for tests. The caller's context still applies when its
+// deadline is earlier, as it is inside a Lambda invocation.
+func withTimeout(d time.Duration) Option {
 	return func(p *Publisher) {
 		if d > 0 {
 			p.timeout = d
@@ -73,7 +75,7 @@ func NewPublisher(cfg PublishConfig, opts ...Option) (*Publisher, error) {
 	p := &Publisher{
 		pub:        gripcontrol.NewGripPubControl([]map[string]any{entry}),
 		controlURI: cfg.ControlURI,
-		timeout:    DefaultPublishTimeout,
+		timeout:    PublishTimeout,
 		log:        slog.Default(),
 	}
 	for _, o := range opts {

@@ -170,7 +170,7 @@ func TestPublishBoundedByContext(t *testing.T) {
 		},
 		{
 			name:    "publisher timeout",
-			opts:    []Option{WithTimeout(100 * time.Millisecond)},
+			opts:    []Option{withTimeout(100 * time.Millisecond)},
 			ctx:     func() (context.Context, context.CancelFunc) { return context.Background(), func() {} },
 			wantErr: context.DeadlineExceeded,
 		},

@@ -153,7 +153,7 @@ func startStack(t *testing.T, o *origin) (*proc.Pushpin, *Publisher) {
 			t.Logf("pushpin output:\n%s", logs)
 		}
 	})
-	pub, err := NewPublisher(PublishConfig{ControlURI: pp.PublishURL()}, WithTimeout(5*time.Second))
+	pub, err := NewPublisher(PublishConfig{ControlURI: pp.PublishURL()}, withTimeout(5*time.Second))
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
 	}
