@@ -56,7 +56,7 @@ func run(m *testing.M) int {
 }
 
 // requireSuite skips t when the stack and browser were not started
-// (-short).
+// (-short). Every test of the package starts with it.
 func requireSuite(t *testing.T) {
 	t.Helper()
 	if suite.skip != "" {

@@ -170,6 +170,7 @@ func shot(t *testing.T, tb *tab, name string) {
 // hold, which refreshes it — without the visitor noticing. Here the faults
 // proxy makes every presence ttl 4 s, shorter than the 5 s link timeout.
 func TestPresenceLapseReopensTheStream(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	st.faults.presenceTTL.Store(4)
 	t.Cleanup(func() { st.faults.presenceTTL.Store(0) })
