@@ -39,6 +39,7 @@ func (tb *tab) editFirstOwn(text string) {
 // both see it live, after a reload, and after a reconnect that missed an
 // edit and a reaction (replayed from Last-Event-ID).
 func TestEditAndReactionsPropagate(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	alice := newTab(t, suite.browser, st, "alice")
@@ -153,6 +154,7 @@ func (tb *tab) setHidden(hidden bool) {
 // counts bob's messages (not hers); when she comes back a divider marks the
 // first one, and the one that @mentions her is highlighted.
 func TestUnreadDividerTitleAndMentions(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
 	alice := newTab(t, suite.browser, st, "alice")
@@ -210,6 +212,7 @@ func TestUnreadDividerTitleAndMentions(t *testing.T) {
 // TestRateLimitIsShown: a user who edits faster than the limit sees the
 // server's 429 as a clear message, and the editor keeps the text.
 func TestRateLimitIsShown(t *testing.T) {
+	requireSuite(t)
 	st := suite.stack
 	hasty := newTab(t, suite.browser, st, "hasty")
 	hasty.open(st, "limits")
