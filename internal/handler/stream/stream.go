@@ -236,6 +236,11 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 		handler.WriteError(w, r, h.log, err)
 		return
 	}
+	if !fromProxy {
+		// The presence list and the retry field share Pushpin's budget
+		// for a first answer; at least one event always goes.
+		maxBytes -= len(presence) + 32
+	}
 	frames, replay, err := replay.FramesWithin(maxBytes)
 	if err != nil {
 		handler.WriteError(w, r, h.log, fmt.Errorf("encode replay of %s after %d: %w", slug, after, err))
