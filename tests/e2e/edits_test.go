@@ -67,6 +67,11 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 		}
 	}
 
+	// The picker opens, and closes on Escape.
+	bob.do(chromedp.Click(chromedp.CSS(`#messages > li.msg .react-add`)))
+	bob.waitFor(`!document.querySelector('#messages > li.msg .react-picker').hidden`, "the picker")
+	bob.do(chromedp.KeyEvent("\u001b"))
+	bob.waitFor(`document.querySelector('#messages > li.msg .react-picker').hidden`, "the picker to close on Escape")
 	// bob reacts from the picker; both see the count; bob's is pressed.
 	bob.do(chromedp.Click(chromedp.CSS(`#messages > li.msg .react-add`)))
 	bob.do(chromedp.Click(chromedp.CSS(`#messages > li.msg .react-picker button[data-emoji="🎉"]`)))

@@ -233,3 +233,34 @@ func TestWriteLimitsThroughPushpin(t *testing.T) {
 		t.Fatalf("another user's reaction: %s", other)
 	}
 }
+
+// TestLostEditRecoveredThroughNextLink: an edit whose publish is lost
+// reaches the listener through Pushpin's next link, which replays it with
+// the message read back from DynamoDB, followed by the reaction published
+// after it.
+func TestLostEditRecoveredThroughNextLink(t *testing.T) {
+	t.Parallel()
+	e := stackFor(t)
+	room := e.room(t)
+	channel := "room-" + room
+	l := e.listen(t, "listener", room)
+	m1 := e.send(t, room, "Lou", "befor", 1)
+	l.expectMessage(t, m1)
+
+	e.publish.DropNext(channel)
+	u := e.stack.URL() + "/room/" + room + "/messages/1"
+	if a := e.call(t, http.MethodPatch, u, jsonBody(map[string]string{"text": "before"}), scriptHeaders("Lou")); a.status != http.StatusOK {
+		t.Fatalf("edit: %s", a)
+	}
+	if got := e.publish.Dropped(channel); !slices.Equal(got, []string{"2"}) {
+		t.Fatalf("dropped publishes on %s: got %v, want [2]", channel, got)
+	}
+	if a := e.call(t, http.MethodPut, u+"/reactions", jsonBody(map[string]any{"emoji": "😮", "on": true}), scriptHeaders("Mo")); a.status != http.StatusOK {
+		t.Fatalf("react: %s", a)
+	}
+	// Pushpin holds the reaction (prev-id 2) for 5–10 s waiting for 2, then
+	// follows the next link, whose answer carries the edit and the reaction.
+	l.expectEdit(t, 2, 1, "before")
+	l.expectEvent(t, 3, "reaction", reaction(room, 1, "Mo", "😮", true))
+	e.expectPublished(t, room, idRange(1, 3))
+}

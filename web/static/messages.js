@@ -90,6 +90,13 @@ export class MessageList {
     this.onReact = onReact;
     /** @type {Map<number, Message>} the messages shown, by id */
     this.data = new Map();
+    // An open reaction picker closes on a click elsewhere or on Escape.
+    document.addEventListener('click', (e) => this.closePickers(e.target));
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        this.closePickers(null);
+      }
+    });
     /** @type {Map<number, HTMLLIElement>} */
     this.byId = new Map();
     /** @type {Map<string, HTMLLIElement>} */
@@ -494,6 +501,22 @@ export class MessageList {
     });
     meta.append(add);
     bubble.append(picker);
+  }
+
+  /**
+   * Closes every open reaction picker but the one target is in (or whose
+   * button it is).
+   * @param {EventTarget | null} target
+   */
+  closePickers(target) {
+    for (const picker of this.list.querySelectorAll('.react-picker:not([hidden])')) {
+      const add = picker.closest('.bubble')?.querySelector('.react-add');
+      if (target instanceof Node && (picker.contains(target) || add?.contains(target))) {
+        continue;
+      }
+      picker.hidden = true;
+      add?.setAttribute('aria-expanded', 'false');
+    }
   }
 
   /**
