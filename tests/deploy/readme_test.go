@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,5 +61,15 @@ func TestReadmeGuidedPrompts(t *testing.T) {
 		if gotDefaults[i] != defaults[i] {
 			t.Errorf("README shows %s [%s], the template's default is [%s]", names[i], gotDefaults[i], defaults[i])
 		}
+	}
+	// SAM asks "<Fn> has no authentication" once per route (HttpApi event).
+	routes := 0
+	paths, _ := dig(cfnTemplate(t), "Resources", "ChatApi", "Properties", "Body", "paths").(map[string]any)
+	for _, ops := range paths {
+		routes += len(ops.(map[string]any))
+	}
+	m := regexp.MustCompile(`asked once per route: (\d+) times in all`).FindStringSubmatch(string(readme))
+	if m == nil || m[1] != strconv.Itoa(routes) {
+		t.Errorf("README counts the no-authentication prompts as %v, the template has %d routes", m, routes)
 	}
 }
