@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""sam-transform.py TEMPLATE: print the CloudFormation that AWS's SAM transform
+"""sam-transform.py TEMPLATE [Name=Value ...]: print the CloudFormation that AWS's SAM transform
 (aws-sam-translator, the library CloudFormation runs for
 Transform: AWS::Serverless-2016-10-31) makes of TEMPLATE, as JSON.
 
-Each function's local CodeUri becomes s3://package-bucket/<LogicalId>.zip, as
+Name=Value pairs are parameter values, as CloudFormation passes them to the
+transform. Each function's local CodeUri becomes s3://package-bucket/<LogicalId>.zip, as
 `sam package` would upload it; nothing reaches AWS (the region is only a
 default for ARNs, and no managed policy is looked up by name).
 """
@@ -28,14 +29,15 @@ class NoManagedPolicies:
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: sam-transform.py TEMPLATE")
+    if len(sys.argv) < 2:
+        sys.exit("usage: sam-transform.py TEMPLATE [Name=Value ...]")
+    params = dict(arg.split("=", 1) for arg in sys.argv[2:])
     with open(sys.argv[1]) as f:
         template = yaml_parse(f.read())
     for logical_id, res in template.get("Resources", {}).items():
         if res.get("Type") == "AWS::Serverless::Function":
             res.setdefault("Properties", {})["CodeUri"] = "s3://package-bucket/%s.zip" % logical_id
-    out = transform(template, {}, NoManagedPolicies())
+    out = transform(template, params, NoManagedPolicies())
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

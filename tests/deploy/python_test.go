@@ -66,11 +66,12 @@ type finding struct {
 	} `json:"Location"`
 }
 
-// transformTemplate runs scripts/sam-transform.py on the template at path.
-func transformTemplate(t *testing.T, path string) map[string]any {
+// transformTemplate runs scripts/sam-transform.py on the template at path,
+// with params ("Name=Value") as the deploy's parameter values.
+func transformTemplate(t *testing.T, path string, params ...string) map[string]any {
 	t.Helper()
 	py := python(t, "samtranslator", "aws-sam-translator")
-	cmd := exec.Command(py, filepath.Join(root(t), "scripts", "sam-transform.py"), path)
+	cmd := exec.Command(py, append([]string{filepath.Join(root(t), "scripts", "sam-transform.py"), path}, params...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -213,6 +214,25 @@ func TestTransformRules(t *testing.T) {
 		}
 		if dig(p, "NoEcho") != nil {
 			t.Errorf("parameter %s is NoEcho; secrets belong in SSM", name)
+		}
+	}
+}
+
+// TestTransformTracing checks the Tracing parameter both ways, as
+// CloudFormation hands its value to the transform: Active traces every
+// function (and grants the X-Ray write policy), PassThrough traces none.
+func TestTransformTracing(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(root(t), "template.yaml")
+	for _, mode := range []string{"Active", "PassThrough"} {
+		tpl := transformTemplate(t, path, "Tracing="+mode, "FastlyServiceId=svc")
+		for _, fn := range functions {
+			got := refName(dig(tpl, "Resources", fn, "Properties", "TracingConfig", "Mode"))
+			role := fmt.Sprint(list(dig(tpl, "Resources", fn, "Properties", "Role", "Fn::GetAtt"))[0])
+			policies, _ := json.Marshal(dig(tpl, "Resources", role, "Properties", "ManagedPolicyArns"))
+			if got != "Tracing" || (mode == "Active" && !strings.Contains(string(policies), "AWSXrayWriteOnlyAccess")) {
+				t.Errorf("Tracing=%s: %s TracingConfig.Mode %v, managed policies %s", mode, fn, got, policies)
+			}
 		}
 	}
 }
