@@ -69,6 +69,11 @@ func ParseGripURL(raw string) (PublishConfig, error) {
 	known := []string{"key", "iss", "verify-iss", "verify-key"}
 	for name, vals := range q {
 		if !slices.Contains(known, name) {
+			if !looksLikeName(name) {
+				// In "?<token>" (key= forgotten) the name is the secret,
+				// and this error is logged: do not repeat it.
+				return PublishConfig{}, fmt.Errorf("grip: GRIP URL has a parameter that is not one of %s", strings.Join(known, ", "))
+			}
 			return PublishConfig{}, fmt.Errorf("grip: GRIP URL parameter %q is not supported", name)
 		}
 		if len(vals) > 1 {
@@ -109,4 +114,19 @@ func FastlyPublishConfig(serviceID, apiToken string) PublishConfig {
 		ControlURI: fastlyAPI + "/service/" + url.PathEscape(serviceID),
 		Key:        apiToken,
 	}
+}
+
+// looksLikeName reports whether a query parameter name looks like one a
+// person would type (up to 16 lower-case letters, digits, '-' or '_'),
+// rather than a token pasted without its "key=".
+func looksLikeName(s string) bool {
+	if s == "" || len(s) > 16 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
 }

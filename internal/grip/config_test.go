@@ -90,3 +90,16 @@ func TestFastlyPublishConfig(t *testing.T) {
 		t.Fatalf("FastlyPublishConfig = %+v, want %+v", got, want)
 	}
 }
+
+// TestParseGripURLKeepsTokensOutOfErrors: a token pasted without its
+// "key=" is a parameter name; the error, which is logged, must not
+// repeat it.
+func TestParseGripURLKeepsTokensOutOfErrors(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{"http://0?SECRETTOKEN", "https://api.fastly.com/service/x?Zq8xSECRETTOKENvL2p&iss=a"} {
+		_, err := ParseGripURL(raw)
+		if err == nil || strings.Contains(err.Error(), "SECRETTOKEN") {
+			t.Errorf("ParseGripURL(%q) error = %v, want one without the token", raw, err)
+		}
+	}
+}
