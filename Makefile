@@ -44,7 +44,7 @@ test: deps vet ## Vet, then run every test (unit and integration) once, uncached
 # Every parser's fuzz target, package:Target. Their seed corpora are in each package's testdata/fuzz
 # (plain `go test` runs them as regression cases); `make fuzz` explores beyond them for FUZZTIME each.
 FUZZ_TARGETS ?= ./internal/sse:FuzzEncodeRoundTrip ./internal/sse:FuzzEncode ./internal/sse:FuzzAppendRetry \
-	./internal/grip:FuzzParseLast ./internal/grip:FuzzParseGripURL ./internal/grip:FuzzVerify \
+	./internal/grip:FuzzParseLast ./internal/grip:FuzzParseGripURL ./internal/grip:FuzzVerify ./internal/grip:FuzzConfigFromEnv \
 	./internal/config:FuzzLoad ./internal/handler:FuzzReadSendBody ./internal/handler:FuzzParseEventID \
 	./internal/handler:FuzzFindLoneSurrogate ./tools/apigw:FuzzRouteMatch
 FUZZTIME ?= 10s

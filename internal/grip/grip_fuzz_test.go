@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/fanout-chat/serverless-chat/internal/config"
 )
 
 // FuzzParseLast: any Grip-Last values parse without panicking; a last-id
@@ -100,6 +102,38 @@ func FuzzVerify(f *testing.F) {
 			if _, _, perr := jwt.NewParser().ParseUnverified(strings.TrimSpace(token), claims); perr != nil || claims["iss"] != "pushpin" {
 				t.Fatalf("accepted %q with claims %v", token, claims)
 			}
+		}
+	})
+}
+
+// FuzzConfigFromEnv: the GRIP part of the configuration loads or fails
+// with an error that never repeats the publish token or the verify key;
+// whatever it loads builds a Verifier or fails cleanly.
+func FuzzConfigFromEnv(f *testing.F) {
+	f.Add("http://127.0.0.1:5561", "base64:bG9jYWwtZ3JpcC1zaWcta2V5", "pushpin", "", "")
+	f.Add("https://api.fastly.com/service/x?verify-iss=fastly:x&key=SECRETTOKEN", "", "", "x", "SECRETTOKEN")
+	f.Add("", "base64:"+FastlyPublicKey, "", "svc", "")
+	f.Add("http://0?SECRETTOKEN", "base64:!!SECRETTOKEN", "", "", "")
+	f.Add("", "-----BEGIN PUBLIC KEY-----SECRETTOKEN", "", "", "")
+	f.Fuzz(func(t *testing.T, gripURL, verifyKey, verifyIss, serviceID, apiToken string) {
+		env := map[string]string{
+			config.EnvGripURL: gripURL, config.EnvGripVerifyKey: verifyKey, config.EnvGripVerifyIss: verifyIss,
+			config.EnvFastlyServiceID: serviceID, config.EnvFastlyAPIToken: apiToken,
+		}
+		get := func(k string) string { return env[k] }
+		leaks := func(err error) bool { return err != nil && strings.Contains(err.Error(), "SECRETTOKEN") }
+		if _, err := PublishConfigFromEnv(get); leaks(err) {
+			t.Fatalf("publish config error repeats a secret: %v", err)
+		}
+		vc, err := VerifierConfigFromEnv(get)
+		if leaks(err) {
+			t.Fatalf("verifier config error repeats a secret: %v", err)
+		}
+		if err != nil {
+			return
+		}
+		if _, err := NewVerifier(vc); leaks(err) {
+			t.Fatalf("verifier error repeats a secret: %v", err)
 		}
 	})
 }
