@@ -15,7 +15,7 @@ RACE ?= -race
 
 .DEFAULT_GOAL := help
 
-## ---- tools --------------------------------------------------------------------------------------
+## ---- install what the tests and `make dev` need ---------------------------------------------------
 
 .PHONY: deps
 deps: ## Install Pushpin, Chromium, Java, DynamoDB Local and the Lambda RIE (idempotent, fast when present).
@@ -25,7 +25,7 @@ deps: ## Install Pushpin, Chromium, Java, DynamoDB Local and the Lambda RIE (ide
 deps-dev: ## What `make dev` needs: all of deps but Chromium and the race detector's C toolchain.
 	DEPS_BROWSER=0 DEPS_RACE=0 scripts/deps.sh
 
-## ---- checks -------------------------------------------------------------------------------------
+## ---- format, vet and test ------------------------------------------------------------------------
 
 .PHONY: fmt
 fmt: ## Format the Go code in place.
@@ -62,7 +62,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s), one after the other; C
 bench-recovery: deps-dev ## Recovery on the local stack: dropped publishes, a listener far behind, idle next-link calls (~4 min).
 	$(GO) run ./tools/cmd/recovery $(RECOVERYFLAGS)
 
-## ---- benchmarks (owner: benchmarks engineer; tools/cmd/bench, *_bench_test.go, docs/benchmarks.md) --------
+## ---- benchmarks: go test benchmarks and the end-to-end one (tools/cmd/bench, docs/benchmarks.md) ----
 
 # Packages whose go test benchmarks `make bench` runs (the default includes the DynamoDB Local and
 # start-up benchmarks); BENCH_PKGS='./internal/sse ./internal/chat ./internal/handler ./internal/grip'
@@ -127,14 +127,14 @@ sizes: build ## Print each bootstrap's size, raw and gzipped (about what the dep
 		printf '  %-16s %6d KiB  (gzip %5d KiB)\n' $$f $$(( $$(stat -c %s $$b) / 1024 )) $$(( $$(gzip -9c $$b | wc -c) / 1024 )); \
 	done
 
-## ---- browser screenshots (owner: web front end engineer) ---------------------------------------
+## ---- browser screenshots for the docs ---------------------------------------------------------------
 
 .PHONY: screenshots
 screenshots: deps ## Run the browser tests' screenshot step; writes test-output/room-{desktop,phone}.png.
 	$(GO) test -count=1 -run 'TestScreenshots' ./tests/e2e/
 	cp test-output/room-desktop.png docs/screenshot-desktop.png
 
-## ---- local stack (owner: local stack engineer; tools/stack, tools/cmd/devstack) ----------------
+## ---- run the chat locally: the whole stack, one function under the RIE, SAM (tools/stack, tools/cmd/devstack)
 
 # The stack is tools/stack (also started by the browser and integration tests); tools/cmd/devstack is
 # its command line. Flags, e.g. DEVFLAGS=-bootstrap (real bootstraps under the Lambda RIE) or
@@ -158,7 +158,7 @@ sam-local: deps-dev ## With Docker + SAM CLI: sam build && sam local start-api o
 	$(GO) build -o bin/devstack ./tools/cmd/devstack
 	exec bin/devstack sam-local $(DEVFLAGS)
 
-## ---- soak and faults (owner: soak engineer; tools/cmd/soak, docs/soak.md) ------------------------
+## ---- soak and fault runs (tools/cmd/soak, docs/soak.md) ---------------------------------------------
 
 # Flags for tools/cmd/soak, e.g. SOAKFLAGS='-duration 10m -listeners 500', SOAKFLAGS='-mode storm
 # -listeners 2000' or SOAKFLAGS='-mode contention -writers 20 -duration 60s'; bin/soak -h lists them.
