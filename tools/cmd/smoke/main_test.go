@@ -10,6 +10,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // TestSmokeLocalStack runs the smoke test against the local stack, whose
@@ -29,7 +30,7 @@ func TestSmokeLocalStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs testkit.LockedBuffer // two stacks write to it at once
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := stack.Start(ctx, stack.Config{
