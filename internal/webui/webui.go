@@ -48,10 +48,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithAssets serves the static files of fsys instead of the embedded web/
-// assets. Tests use it; the page still needs app.js, style.css and
-// favicon.svg.
-func WithAssets(fsys fs.FS) Option {
+// withAssets serves the static files of fsys instead of the embedded web/
+// assets; the page still needs app.js, style.css and favicon.svg. Only
+// tests use it (export_test.go).
+func withAssets(fsys fs.FS) Option {
 	return func(o *options) { o.assets = fsys }
 }
 
