@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/fanout-chat/serverless-chat/tools/edge"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // chromiumFlags are the launch flags that work in this environment.
@@ -170,10 +171,11 @@ func (tb *tab) name() string {
 	return tb.user
 }
 
-// do runs actions with a deadline.
+// do runs actions with a deadline: usually seconds, testkit.Patience on a
+// loaded machine.
 func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, testkit.Patience(tb.t, 30*time.Second))
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		tb.t.Fatalf("%s's browser: %v", tb.name(), err)
@@ -197,13 +199,15 @@ func (tb *tab) waitLive() {
 	tb.waitFor(`document.getElementById('status').dataset.state === 'live'`, "the stream to be live")
 }
 
-// waitFor polls a JavaScript predicate until it is true.
+// waitFor polls a JavaScript predicate until it is true: usually within
+// seconds, and for testkit.Patience, so a loaded machine is not a failure.
 func (tb *tab) waitFor(predicate, what string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	patience := testkit.Patience(tb.t, 25*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, patience+5*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(25*time.Second))); err != nil {
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(patience))); err != nil {
 		state := tb.evalString(`document.getElementById('messages')?.innerText + ' | status=' + document.getElementById('status')?.dataset.state`)
 		tb.t.Fatalf("%s's page: waiting for %s: %v\npage: %s", tb.name(), what, err, state)
 	}
@@ -212,7 +216,7 @@ func (tb *tab) waitFor(predicate, what string) {
 // eval evaluates a JavaScript expression into T.
 func eval[T any](tb *tab, expr string) T {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, testkit.Patience(tb.t, 30*time.Second))
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
