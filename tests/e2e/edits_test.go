@@ -136,6 +136,25 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 	if got := bob.texts(); len(got) != 1 {
 		t.Errorf("after the reconnect bob sees %q, want one message", got)
 	}
+
+	// An edit saved elsewhere while alice has the editor open keeps her
+	// editor and its text; closing it shows the newest text.
+	alice.waitLive()
+	alice.do(chromedp.Click(chromedp.CSS(`#messages > li.own .edit`)))
+	alice.waitFor(`document.querySelector('.edit-input') !== null`, "the editor")
+	eval[bool](alice, `(() => { document.querySelector('.edit-input').value = 'half-typed'; return true; })()`)
+	if b, status, err := st.api(ctx, http.MethodPatch, path, "alice", map[string]string{"text": "saved from another tab"}); err != nil || status != 200 {
+		t.Fatalf("edit from another tab: %d %s %v", status, b, err)
+	}
+	alice.waitFor(`document.querySelector('#messages > li.own .body').textContent.includes('another tab')`, "the other tab's edit")
+	if got := eval[string](alice, `document.querySelector('.edit-input')?.value ?? '(gone)'`); got != "half-typed" {
+		t.Errorf("editor after another tab's edit holds %q, want half-typed", got)
+	}
+	alice.do(chromedp.KeyEvent("\u001b"))
+	alice.waitFor(`document.querySelector('.editor') === null && !document.querySelector('#messages > li.own .body').hidden`, "the editor to close")
+	if got := eval[string](alice, bodyOf("another tab")); got != "saved from another tab" {
+		t.Errorf("after closing the editor alice sees %q", got)
+	}
 }
 
 // hideTab and showTab make the page believe its tab was hidden or shown
@@ -224,7 +243,7 @@ func TestRateLimitIsShown(t *testing.T) {
 	hasty.typeAndSend("first draft")
 	hasty.waitFor(`document.querySelector('#messages > li.own:not(.pending)') !== null`, "the message")
 	id := eval[int](hasty, `Number(document.querySelector('#messages > li.own').dataset.id)`)
-	// Use up the burst of edits (5 by default) from the page itself.
+	// Use up the burst of edits (5 in the test stack) from the page itself.
 	statuses := eval[[]int](hasty, fmt.Sprintf(`Promise.all([1, 2, 3, 4, 5].map(i => fetch('/room/limits/messages/%d', {
 		method: 'PATCH', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({text: 'draft ' + i}),
 	}).then(r => r.status)))`, id))

@@ -40,8 +40,10 @@ const (
 	testSigKey   = "e2e-grip-signing-key"
 	testTable    = "chat-e2e"
 	// testRateLimits is RATE_LIMITS of the stack: sends nearly unlimited
-	// (tests seed through the API), the other actions at their defaults.
-	testRateLimits = "send=60000/1m/10000"
+	// (tests seed through the API); edits 5 at once, then one per 12
+	// minutes, so the sixth edit of TestRateLimitIsShown is refused however
+	// slowly the machine runs; the other actions at their defaults.
+	testRateLimits = "send=60000/1m/10000,edit=5/1h"
 	// testLinkTimeout and testPresenceTTL: a visitor who leaves is gone
 	// from the others' pages 7–12 s later.
 	testLinkTimeout = "5"

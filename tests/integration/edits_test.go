@@ -200,7 +200,7 @@ func TestWriteLimitsThroughPushpin(t *testing.T) {
 	user := uniqueUser("hasty")
 	m := e.send(t, room, user, "draft", 1)
 	u := e.stack.URL() + "/room/" + room + "/messages/" + itoa(m.ID)
-	// The default edit limit lets 5 through at once.
+	// The stack's edit limit lets 5 through at once (sendLimitForTests).
 	for i := range 5 {
 		a := e.call(t, http.MethodPatch, u, jsonBody(map[string]string{"text": "draft " + strconv.Itoa(i)}), scriptHeaders(user))
 		if a.status != http.StatusOK {

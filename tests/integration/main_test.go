@@ -27,9 +27,11 @@ const (
 	sigKey   = "it-grip-sig-key"
 )
 
-// sendLimitForTests is RATE_LIMITS of the stack: sends nearly unlimited,
+// sendLimitForTests is RATE_LIMITS of the stack: sends nearly unlimited;
+// edits 5 at once and then one per 12 minutes, so the abuse-limit test's
+// sixth edit is refused however slowly the machine runs the first five;
 // the other actions at their defaults.
-const sendLimitForTests = "send=60000/1m/10000"
+const sendLimitForTests = "send=60000/1m/10000,edit=5/1h"
 
 // roomCount is how many rooms the stack is configured with. Each test takes
 // fresh ones, so `-count=N` needs N times what one run takes (about 20).

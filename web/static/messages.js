@@ -280,7 +280,20 @@ export class MessageList {
     }
     const next = { ...msg, reactions: msg.reactions ?? known.reactions };
     const li = this.render(next);
+    const editor = old.querySelector('.editor');
+    const focused = editor?.contains(document.activeElement) ? document.activeElement : null;
+    if (editor) {
+      // The viewer is editing it (another tab saved first): keep the
+      // editor and what it holds, and its focus (moving it blurs it).
+      const body = li.querySelector('.body');
+      body.hidden = true;
+      body.after(editor);
+      li.classList.add('editing');
+    }
     old.replaceWith(li);
+    if (focused instanceof HTMLElement) {
+      focused.focus();
+    }
     this.byId.set(msg.id, li);
     this.data.set(msg.id, next);
     return true;
@@ -547,10 +560,13 @@ export class MessageList {
     cancel.className = 'edit-cancel';
     cancel.textContent = 'Cancel';
     form.append(input, save, cancel);
+    // The message's row may have been replaced meanwhile (an edit event):
+    // close whichever row holds the editor now.
     const close = () => {
+      const row = form.closest('li');
       form.remove();
-      body.hidden = false;
-      li.classList.remove('editing');
+      row?.querySelector('.body')?.removeAttribute('hidden');
+      row?.classList.remove('editing');
     };
     cancel.addEventListener('click', close);
     input.addEventListener('keydown', (e) => {
