@@ -28,6 +28,7 @@ var (
 	errBadMessageID         = errors.New("handler: message id is not a positive integer")
 	errBadQuery             = errors.New("handler: query parameter is not a valid number")
 	errMalformedReaction    = errors.New("handler: reaction body is not {\"emoji\", \"on\"}")
+	errMalformedTyping      = errors.New("handler: typing body is not {\"typing\": true|false}")
 )
 
 // Errors of the stream handler (package stream), which translates the GRIP
@@ -100,6 +101,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "emoji must be one of " + strings.Join(chat.ReactionEmoji(), " ")
 	case errors.Is(err, errMalformedReaction):
 		return http.StatusBadRequest, `body must be a JSON object {"emoji": "👍", "on": true}`
+	case errors.Is(err, errMalformedTyping):
+		return http.StatusBadRequest, `body must be a JSON object {"typing": true}`
 	case errors.Is(err, chat.ErrEmptyText):
 		return http.StatusBadRequest, "message text is empty"
 	case errors.Is(err, chat.ErrTextTooLong):

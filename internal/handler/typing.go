@@ -83,14 +83,14 @@ func readTypingBody(w http.ResponseWriter, r *http.Request) (bool, error) {
 		return false, fmt.Errorf("read typing body: %w", errInvalidUTF8Body)
 	}
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return false, fmt.Errorf("decode typing body: not an object: %w", errMalformedBody)
+		return false, fmt.Errorf("decode typing body: not an object: %w", errMalformedTyping)
 	}
 	var body typingBody
 	if err := json.Unmarshal(b, &body); err != nil {
-		return false, fmt.Errorf("decode typing body: %w: %w", errMalformedBody, err)
+		return false, fmt.Errorf("decode typing body: %w: %w", errMalformedTyping, err)
 	}
 	if body.Typing == nil {
-		return false, fmt.Errorf("decode typing body: no typing field: %w", errMalformedBody)
+		return false, fmt.Errorf("decode typing body: no typing field: %w", errMalformedTyping)
 	}
 	return *body.Typing, nil
 }

@@ -73,6 +73,8 @@ func TestTyping(t *testing.T) {
 
 func TestTypingRefused(t *testing.T) {
 	t.Parallel()
+	// A malformed body is told the typing body's shape, not a send's.
+	const typingShape = `body must be a JSON object {"typing": true}`
 	tests := []struct {
 		name   string
 		edit   func(events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest
@@ -92,9 +94,9 @@ func TestTypingRefused(t *testing.T) {
 		{name: "not JSON", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
 			return withHeader(ev, "content-type", "text/plain")
 		}, status: http.StatusUnsupportedMediaType},
-		{name: "no typing field", body: `{"text":"x"}`, status: http.StatusBadRequest},
-		{name: "typing not a boolean", body: `{"typing":"yes"}`, status: http.StatusBadRequest},
-		{name: "an array", body: `[true]`, status: http.StatusBadRequest},
+		{name: "no typing field", body: `{"text":"x"}`, status: http.StatusBadRequest, msg: typingShape},
+		{name: "typing not a boolean", body: `{"typing":"yes"}`, status: http.StatusBadRequest, msg: typingShape},
+		{name: "an array", body: `[true]`, status: http.StatusBadRequest, msg: typingShape},
 		{name: "too large", body: `{"typing":true,"pad":"` + strings.Repeat("x", MaxTypingBodyBytes) + `"}`, status: http.StatusRequestEntityTooLarge},
 		{name: "unknown room", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
 			return withPath(ev, http.MethodPost, "/room/nowhere/typing")
