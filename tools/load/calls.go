@@ -31,6 +31,8 @@ type CallCounter struct {
 	durations map[string][]float64
 }
 
+// NewCallCounter returns a CallCounter with no counts that passes every
+// line written to it on to out.
 func NewCallCounter(out io.Writer) *CallCounter {
 	return &CallCounter{out: out, counts: map[string]int{}, durations: map[string][]float64{}}
 }

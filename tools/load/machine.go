@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // Machine describes the machine a run is on: CPU model, cores, Go version.
@@ -36,4 +37,25 @@ func RSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// RaiseNoFile raises the soft limit on open files to at least want (up to
+// the hard limit): each listener is a socket in the command and one in
+// Pushpin, which inherits the limit when the stack starts it.
+func RaiseNoFile(want uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("load: read RLIMIT_NOFILE: %w", err)
+	}
+	if lim.Cur >= want {
+		return nil
+	}
+	if lim.Max < want {
+		return fmt.Errorf("load: RLIMIT_NOFILE hard limit %d is below the %d the listeners need; lower -listeners", lim.Max, want)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("load: raise RLIMIT_NOFILE to %d: %w", lim.Cur, err)
+	}
+	return nil
 }

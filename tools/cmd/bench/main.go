@@ -37,7 +37,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,7 +156,7 @@ func run() error {
 
 	// Each listener is a socket here and one in Pushpin, which inherits the
 	// limit when the stack starts it.
-	if err := raiseNoFile(uint64(cfg.Listeners[len(cfg.Listeners)-1])*2 + 1024); err != nil {
+	if err := load.RaiseNoFile(uint64(cfg.Listeners[len(cfg.Listeners)-1])*2 + 1024); err != nil {
 		return err
 	}
 
@@ -182,7 +181,7 @@ func run() error {
 	calls := load.NewCallCounter(stackLog)
 
 	started := time.Now()
-	rep := report{Date: started, Machine: machine(), Config: cfg}
+	rep := report{Date: started, Machine: load.Machine(), Config: cfg}
 
 	// The functions reach DynamoDB Local and Pushpin's publish port through
 	// taps that count what they ask.
@@ -379,26 +378,6 @@ func roomsSpec(counts []int) string {
 	return strings.Join(rooms, ",")
 }
 
-// raiseNoFile raises the soft limit on open files to at least want (up to
-// the hard limit).
-func raiseNoFile(want uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("read RLIMIT_NOFILE: %w", err)
-	}
-	if lim.Cur >= want {
-		return nil
-	}
-	if lim.Max < want {
-		return fmt.Errorf("RLIMIT_NOFILE hard limit %d is below the %d the largest fan-out needs; lower -listeners", lim.Max, want)
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raise RLIMIT_NOFILE to %d: %w", lim.Cur, err)
-	}
-	return nil
-}
-
 // createFile creates path and its directory.
 func createFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -409,20 +388,6 @@ func createFile(path string) (*os.File, error) {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	return f, nil
-}
-
-// machine describes the machine the run is on.
-func machine() string {
-	model := runtime.GOARCH
-	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(info), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%s, %d cores, %s %s/%s", model, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // writeFile creates path (and its directory) and writes it with write.

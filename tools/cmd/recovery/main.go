@@ -36,6 +36,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fanout-chat/serverless-chat/tools/load"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/stack"
 )
@@ -91,7 +92,7 @@ func run() error {
 	}
 	// Each listener is a socket here and one in Pushpin, which inherits
 	// the limit when the stack starts it.
-	if err := raiseNoFile(uint64(max(cfg.listeners, cfg.burstListeners))*2 + 1024); err != nil {
+	if err := load.RaiseNoFile(uint64(max(cfg.listeners, cfg.burstListeners))*2 + 1024); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -649,24 +650,4 @@ func pct(ds []time.Duration, p int) string {
 		return "–"
 	}
 	return pctD(ds, p).String()
-}
-
-// raiseNoFile raises the soft limit on open files to at least want (up to
-// the hard limit).
-func raiseNoFile(want uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("read RLIMIT_NOFILE: %w", err)
-	}
-	if lim.Cur >= want {
-		return nil
-	}
-	if lim.Max < want {
-		return fmt.Errorf("RLIMIT_NOFILE hard limit %d is below the %d the listeners need", lim.Max, want)
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raise RLIMIT_NOFILE to %d: %w", lim.Cur, err)
-	}
-	return nil
 }

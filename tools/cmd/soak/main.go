@@ -108,7 +108,7 @@ func run() error {
 		return fmt.Errorf("-mode %q: want soak, storm or contention", cfg.Mode)
 	}
 	progress := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := raiseNoFile(uint64(cfg.Listeners)*3 + 1024); err != nil {
+	if err := load.RaiseNoFile(uint64(cfg.Listeners)*3 + 1024); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -213,22 +213,6 @@ func (r *runner) run(ctx context.Context) (*report, error) {
 	rep.elapsed = time.Since(r.started)
 	rep.err = err
 	return rep, err
-}
-
-// raiseNoFile raises the soft limit on open files to at least want.
-func raiseNoFile(want uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("read RLIMIT_NOFILE: %w", err)
-	}
-	if lim.Cur >= want {
-		return nil
-	}
-	if lim.Max < want {
-		return fmt.Errorf("RLIMIT_NOFILE hard limit %d is below %d; lower -listeners", lim.Max, want)
-	}
-	lim.Cur = lim.Max
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 }
 
 // createFile creates path and its directory.
