@@ -106,10 +106,15 @@ func readSendBody(w http.ResponseWriter, r *http.Request) (text, clientID string
 // MaxBodyBytes, valid UTF-8 (encoding/json would silently turn invalid
 // bytes into U+FFFD).
 func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return readJSONBodyMax(w, r, MaxBodyBytes)
+}
+
+// readJSONBodyMax is readJSONBody with a body of at most maxBytes.
+func readJSONBodyMax(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return nil, fmt.Errorf("read body: content type %q: %w", r.Header.Get("Content-Type"), errUnsupportedMediaType)
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, fmt.Errorf("read body: %w", errBodyTooLarge)

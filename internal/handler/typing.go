@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/limit"
@@ -67,20 +64,12 @@ func (h *sendHandler) typing(w http.ResponseWriter, r *http.Request) {
 }
 
 // readTypingBody reads {"typing": true|false} as strictly as a send's body:
-// application/json, small, valid UTF-8, one object with a boolean typing.
+// application/json, small, valid UTF-8, no lone surrogate escape, one
+// object with a boolean typing.
 func readTypingBody(w http.ResponseWriter, r *http.Request) (bool, error) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return false, fmt.Errorf("read typing body: content type %q: %w", r.Header.Get("Content-Type"), errUnsupportedMediaType)
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxTypingBodyBytes))
+	b, err := readJSONBodyMax(w, r, MaxTypingBodyBytes)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return false, fmt.Errorf("read typing body: %w", errBodyTooLarge)
-		}
-		return false, fmt.Errorf("read typing body: %w", err)
-	}
-	if !utf8.Valid(b) {
-		return false, fmt.Errorf("read typing body: %w", errInvalidUTF8Body)
+		return false, fmt.Errorf("typing: %w", err)
 	}
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return false, fmt.Errorf("decode typing body: not an object: %w", errMalformedTyping)

@@ -97,6 +97,8 @@ func TestTypingRefused(t *testing.T) {
 		{name: "no typing field", body: `{"text":"x"}`, status: http.StatusBadRequest, msg: typingShape},
 		{name: "typing not a boolean", body: `{"typing":"yes"}`, status: http.StatusBadRequest, msg: typingShape},
 		{name: "an array", body: `[true]`, status: http.StatusBadRequest, msg: typingShape},
+		{name: "lone surrogate escape", body: `{"typing":true,"note":"\ud800"}`, status: http.StatusBadRequest},
+		{name: "invalid UTF-8", body: "{\"typing\":true,\"note\":\"\xff\"}", status: http.StatusBadRequest, msg: "request body is not valid UTF-8"},
 		{name: "too large", body: `{"typing":true,"pad":"` + strings.Repeat("x", MaxTypingBodyBytes) + `"}`, status: http.StatusRequestEntityTooLarge},
 		{name: "unknown room", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
 			return withPath(ev, http.MethodPost, "/room/nowhere/typing")
