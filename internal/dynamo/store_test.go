@@ -168,7 +168,10 @@ func TestAppendMessageConcurrentSenders(t *testing.T) {
 							ClientID: fmt.Sprintf("00000000-0000-4000-8000-%06d%06d", s, i),
 						}
 						_, created, err := st.AppendMessage(context.Background(), m)
-						for try := 0; tc.resend && errors.Is(err, chat.ErrConflict) && try < 5; try++ {
+						// A client resends on 503 until it gets through; the bound only
+						// keeps a broken store from looping forever (each try takes
+						// up to the retry budget, seconds, on a loaded machine).
+						for try := 0; tc.resend && errors.Is(err, chat.ErrConflict) && try < 100; try++ {
 							resent.Add(1)
 							_, created, err = st.AppendMessage(context.Background(), m)
 						}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
@@ -58,7 +59,34 @@ type Stack struct {
 // The state directory stays locked until Stop. On any failure Start stops
 // what it started.
 // ctx bounds the start only; the stack runs until Stop.
-func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	// A port picked free (0) can be taken before its server binds it: by
+	// another stack or test run starting at the same moment, or as the
+	// local end of any outgoing connection. Such a start is retried on new
+	// ports; a port the caller chose is never changed.
+	auto := false
+	for _, p := range cfg.ports() {
+		auto = auto || *p.port == 0
+	}
+	for attempt := 1; ; attempt++ {
+		s, err := start(ctx, cfg)
+		if err == nil || !auto || attempt == startAttempts || !portCollision(err) || ctx.Err() != nil {
+			return s, err
+		}
+	}
+}
+
+// startAttempts bounds the starts of a stack whose free ports were taken
+// before its servers bound them.
+const startAttempts = 3
+
+// portCollision reports whether err is a server failing to bind its port.
+func portCollision(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+}
+
+// start is one attempt of Start.
+func start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
