@@ -26,10 +26,16 @@ func root(t *testing.T) string {
 func python(t *testing.T, module, pkg string) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
+	if err != nil && testing.Short() {
+		t.Skipf("needs python3 with %s, which is not on PATH (-short: skipped)", pkg)
+	}
 	if err != nil {
 		t.Fatalf("python3 is not on PATH: the deployment checks need python3 with %s (pip install %s)", pkg, pkg)
 	}
 	if out, err := exec.Command(py, "-c", "import "+module).CombinedOutput(); err != nil {
+		if testing.Short() {
+			t.Skipf("needs %s in %s (-short: skipped): %v", pkg, py, err)
+		}
 		t.Fatalf("%s has no %s: install %s (pip install %s): %v\n%s", py, module, pkg, pkg, err, out)
 	}
 	return py
