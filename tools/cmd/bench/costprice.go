@@ -326,9 +326,9 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 		pf("| this port through Pushpin, LINK_TIMEOUT %s, as measured | next-link checks (Pushpin makes one request for holds with the same next link) | %.3f | %s | %s |",
 			lt, n, usd(c), usd(c*1000*24*30))
 	}
-	for _, alt := range []time.Duration{lt, 30 * time.Second, 60 * time.Second, 300 * time.Second} {
-		if alt != lt && alt == r.DefaultLinkTimeout {
-			continue
+	for i, alt := range []time.Duration{lt, 30 * time.Second, 60 * time.Second, 300 * time.Second} {
+		if i > 0 && alt == lt {
+			continue // the default's row is the first
 		}
 		c, n := m.idleHour(alt, 1)
 		pf("| this port, one next-link call per listener per LINK_TIMEOUT (upper bound), LINK_TIMEOUT %s | Lambda + HTTP API request + one head read each | %.0f | %s | %s |",

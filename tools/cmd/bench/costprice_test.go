@@ -73,3 +73,30 @@ func TestCostModel(t *testing.T) {
 		}
 	}
 }
+
+// TestCostIdleRows checks that the idle table prices each LINK_TIMEOUT
+// once, whichever of the compared values the template's default is.
+func TestCostIdleRows(t *testing.T) {
+	t.Parallel()
+	for _, def := range []time.Duration{30 * time.Second, 60 * time.Second, 120 * time.Second, 300 * time.Second} {
+		rep := testCostReport()
+		rep.DefaultLinkTimeout = def
+		var b strings.Builder
+		if err := rep.write(&b, publicPrices(-1, -1), costParams{WSConnBytes: 40}); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, line := range strings.Split(b.String(), "\n") {
+			if !strings.HasPrefix(line, "| this port, one next-link call") {
+				continue
+			}
+			if seen[line] {
+				t.Errorf("default %s: the idle table repeats %q", def, line)
+			}
+			seen[line] = true
+		}
+		if len(seen) == 0 {
+			t.Errorf("default %s: the idle table has no upper-bound row", def)
+		}
+	}
+}
