@@ -155,7 +155,7 @@ func (c *Config) resolvePorts() error {
 	for _, p := range c.ports() {
 		ln, err := net.Listen("tcp", hostPort(*p.port))
 		if err != nil {
-			return fmt.Errorf("stack: port %d (%s): %w: %v", *p.port, p.name, ErrPortTaken, err)
+			return fmt.Errorf("%w: %d (%s): %v", ErrPortTaken, *p.port, p.name, err)
 		}
 		_ = ln.Close()
 	}

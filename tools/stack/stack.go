@@ -314,7 +314,7 @@ func (s *Stack) tempDir(pattern string) (string, error) {
 func (s *Stack) serve(name string, port int, h http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", hostPort(port))
 	if err != nil {
-		return "", fmt.Errorf("stack: port %d (%s): %w: %v", port, name, ErrPortTaken, err)
+		return "", fmt.Errorf("%w: %d (%s): %v", ErrPortTaken, port, name, err)
 	}
 	// IdleTimeout closes keep-alive connections nobody uses: after a wave
 	// of thousands of listeners, Pushpin's zurl keeps one connection per
