@@ -1,12 +1,15 @@
 package testkit
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
@@ -43,4 +46,46 @@ func EventJSON(t testing.TB, name string, edit func(*events.APIGatewayV2HTTPRequ
 		t.Fatalf("testkit: encode event %s: %v", name, err)
 	}
 	return out
+}
+
+// Invoke runs ev through h behind the real Lambda proxy adapter, as the
+// deployed function does.
+func Invoke(t testing.TB, h http.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	resp, err := httpadapter.NewV2(h).ProxyWithContext(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("testkit: proxy %s %s: %v", ev.RequestContext.HTTP.Method, ev.RawPath, err)
+	}
+	return resp
+}
+
+// WithPath points ev at another method and path (its path parameters stay
+// as they are: the handlers read the path themselves).
+func WithPath(ev events.APIGatewayV2HTTPRequest, method, rawPath string) events.APIGatewayV2HTTPRequest {
+	ev.RequestContext.HTTP.Method = method
+	ev.RequestContext.HTTP.Path = rawPath
+	ev.RawPath = rawPath
+	return ev
+}
+
+// WithHeader returns ev with header name set to value, or removed when
+// value is empty; ev's own header map is left as it was.
+func WithHeader(ev events.APIGatewayV2HTTPRequest, name, value string) events.APIGatewayV2HTTPRequest {
+	h := make(map[string]string, len(ev.Headers)+1)
+	for k, v := range ev.Headers {
+		h[k] = v
+	}
+	if value == "" {
+		delete(h, name)
+	} else {
+		h[name] = value
+	}
+	ev.Headers = h
+	return ev
+}
+
+// WithBody returns ev with body as its plain (not base64) body.
+func WithBody(ev events.APIGatewayV2HTTPRequest, body string) events.APIGatewayV2HTTPRequest {
+	ev.Body, ev.IsBase64Encoded = body, false
+	return ev
 }

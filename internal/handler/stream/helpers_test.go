@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
@@ -72,34 +71,17 @@ func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 // function does.
 func invoke(t *testing.T, h http.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	t.Helper()
-	resp, err := httpadapter.NewV2(h).ProxyWithContext(context.Background(), ev)
-	if err != nil {
-		t.Fatalf("proxy %s %s: %v", ev.RequestContext.HTTP.Method, ev.RawPath, err)
-	}
-	return resp
+	return testkit.Invoke(t, h, ev)
 }
 
-// withPath points ev at another path (and its path parameters at nothing:
-// the handlers read the path themselves).
+// withPath is testkit.WithPath.
 func withPath(ev events.APIGatewayV2HTTPRequest, method, rawPath string) events.APIGatewayV2HTTPRequest {
-	ev.RequestContext.HTTP.Method = method
-	ev.RequestContext.HTTP.Path = rawPath
-	ev.RawPath = rawPath
-	return ev
+	return testkit.WithPath(ev, method, rawPath)
 }
 
+// withHeader is testkit.WithHeader.
 func withHeader(ev events.APIGatewayV2HTTPRequest, name, value string) events.APIGatewayV2HTTPRequest {
-	h := make(map[string]string, len(ev.Headers)+1)
-	for k, v := range ev.Headers {
-		h[k] = v
-	}
-	if value == "" {
-		delete(h, name)
-	} else {
-		h[name] = value
-	}
-	ev.Headers = h
-	return ev
+	return testkit.WithHeader(ev, name, value)
 }
 
 func withQuery(ev events.APIGatewayV2HTTPRequest, q string) events.APIGatewayV2HTTPRequest {
