@@ -34,7 +34,7 @@ func TestFindRoot(t *testing.T) {
 			got, err := FindRoot(tt.dir)
 			if tt.wantErr {
 				if err == nil || !strings.HasPrefix(err.Error(), "proc: no go.mod in "+tt.dir) {
-					t.Fatalf("FindRoot(%s) = %q, %v; want a localstack error naming the directory", tt.dir, got, err)
+					t.Fatalf("FindRoot(%s) = %q, %v; want a proc error naming the directory", tt.dir, got, err)
 				}
 				return
 			}

@@ -1,4 +1,4 @@
-// Command echo is a tiny Lambda function for the localstack RIE test: it answers with its input and
+// Command echo is a tiny Lambda function for the proc RIE test: it answers with its input and
 // the value of the ECHO_GREETING environment variable, and fails when asked to.
 package main
 
