@@ -111,7 +111,7 @@ func run() error {
 		return err
 	}
 	defer logFile.Close()
-	calls := &streamCounter{out: logFile}
+	calls := load.NewCallCounter(logFile)
 	relay := newRelay()
 	defer relay.close()
 	cfg.env["GRIP_URL"] = relay.url
@@ -143,7 +143,7 @@ type runner struct {
 	cfg            config
 	st             *stack.Stack
 	relay          *relay
-	calls          *streamCounter
+	calls          *load.CallCounter
 	log            *slog.Logger
 	client, listen *http.Client
 }
@@ -350,13 +350,13 @@ func (r *runner) idle(ctx context.Context, out io.Writer) error {
 	}
 	defer ls.close()
 	time.Sleep(3 * time.Second)
-	before := r.calls.get()
+	before := r.calls.Get(load.RouteStream)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(r.cfg.idle):
 	}
-	n := r.calls.get() - before
+	n := r.calls.Get(load.RouteStream) - before
 	fmt.Fprintf(out, "## Idle listeners\n\n%d listeners, %s without a message: %d stream invocations (%.1f per minute)\n\n",
 		r.cfg.listeners, r.cfg.idle, n, float64(n)/r.cfg.idle.Minutes())
 	return nil
@@ -593,35 +593,6 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, resp.Body)
 }
-
-// streamCounter counts the stream function's request lines in the
-// stack's log and passes the log on.
-type streamCounter struct {
-	out     io.Writer
-	mu      sync.Mutex
-	partial []byte
-	n       int
-}
-
-func (c *streamCounter) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	c.partial = append(c.partial, p...)
-	for {
-		i := bytes.IndexByte(c.partial, '\n')
-		if i < 0 {
-			break
-		}
-		line := c.partial[:i]
-		if bytes.Contains(line, []byte(`"msg":"request"`)) && bytes.Contains(line, []byte(`"route":"GET /room/{room}/events"`)) {
-			c.n++
-		}
-		c.partial = c.partial[i+1:]
-	}
-	c.mu.Unlock()
-	return c.out.Write(p)
-}
-
-func (c *streamCounter) get() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
 
