@@ -82,7 +82,9 @@ const startAttempts = 3
 
 // portCollision reports whether err is a server failing to bind its port.
 func portCollision(err error) bool {
-	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+	// Pushpin's helpers report it in their output ("Address already in
+	// use"), which the error carries.
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(strings.ToLower(err.Error()), "address already in use")
 }
 
 // start is one attempt of Start.

@@ -24,6 +24,9 @@ const (
 	maxCrashes      = 5
 	crashWindow     = time.Minute
 	restartTimeout  = 2 * time.Minute
+	// restartBindAttempts bounds the restarts of one death that found the
+	// child's port still taken.
+	restartBindAttempts = 8
 )
 
 // ChildrenFile is the file in Config.StateDir where a running stack keeps
@@ -159,9 +162,21 @@ func (sv *supervisor) restart(name string, cause error) {
 	ctx, cancel := context.WithTimeout(context.Background(), restartTimeout)
 	defer cancel()
 	start := time.Now()
-	if err := child.Restart(ctx); err != nil {
-		sv.fail(fmt.Errorf("stack: restart %s after it died: %w", name, err))
-		return
+	for attempt := 1; ; attempt++ {
+		err := child.Restart(ctx)
+		if err == nil {
+			break
+		}
+		// The dead child's helpers (Pushpin's condure) may hold its port for
+		// a moment after it died, longer on a loaded machine: a restart that
+		// finds its port taken is tried again after a pause, within
+		// restartTimeout.
+		if !portCollision(err) || attempt == restartBindAttempts || ctx.Err() != nil {
+			sv.fail(fmt.Errorf("stack: restart %s after it died: %w", name, err))
+			return
+		}
+		sv.log.Warn("restart found its port still taken; trying again", "part", name, "attempt", attempt)
+		sv.sleep(min(restartPause<<attempt, restartPauseMax))
 	}
 	sv.cmu.RLock()
 	after := sv.after[name]
