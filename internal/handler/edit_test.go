@@ -12,6 +12,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/limit"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // eventT is a captured API Gateway request.
@@ -21,9 +22,9 @@ func TestEdit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	sent := f.seed(t, testRoom, "alice", "Hello world")[0]
-	ev := loadEvent(t, "send-edit-message.json")
+	ev := testkit.Event(t, "send-edit-message.json")
 
-	resp := invoke(t, f.send, ev)
+	resp := testkit.Invoke(t, f.send, ev)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body %s", resp.StatusCode, resp.Body)
 	}
@@ -45,7 +46,7 @@ func TestEdit(t *testing.T) {
 
 	// A repeat of the same edit (same clientId) changes and publishes
 	// nothing.
-	again := invoke(t, f.send, ev)
+	again := testkit.Invoke(t, f.send, ev)
 	if again.StatusCode != http.StatusOK || decodeMessage(t, again).Text != m.Text {
 		t.Fatalf("repeat: %d %s", again.StatusCode, again.Body)
 	}
@@ -92,7 +93,7 @@ func TestEdit(t *testing.T) {
 
 func TestEditRefused(t *testing.T) {
 	t.Parallel()
-	ev := loadEvent(t, "send-edit-message.json")
+	ev := testkit.Event(t, "send-edit-message.json")
 	body := func(text string) string {
 		b, _ := json.Marshal(map[string]string{"text": text})
 		return string(b)
@@ -103,21 +104,21 @@ func TestEditRefused(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"someone else's", func(*fixture) eventT { return withHeader(ev, "x-user", "bob") }, 403, "only the author may edit a message"},
-		{"unknown id", func(*fixture) eventT { return withPath(ev, "PATCH", "/room/devops-bcn/messages/9") }, 404, "message not found"},
-		{"bad id", func(*fixture) eventT { return withPath(ev, "PATCH", "/room/devops-bcn/messages/x") }, 400, "message id must be a positive integer"},
-		{"unknown room", func(*fixture) eventT { return withPath(ev, "PATCH", "/room/nowhere/messages/1") }, 404, "room not found"},
+		{"someone else's", func(*fixture) eventT { return testkit.WithHeader(ev, "x-user", "bob") }, 403, "only the author may edit a message"},
+		{"unknown id", func(*fixture) eventT { return testkit.WithPath(ev, "PATCH", "/room/devops-bcn/messages/9") }, 404, "message not found"},
+		{"bad id", func(*fixture) eventT { return testkit.WithPath(ev, "PATCH", "/room/devops-bcn/messages/x") }, 400, "message id must be a positive integer"},
+		{"unknown room", func(*fixture) eventT { return testkit.WithPath(ev, "PATCH", "/room/nowhere/messages/1") }, 404, "room not found"},
 		{"deleted", func(f *fixture) eventT {
 			if err := f.svc.Delete(context.Background(), testRoom, 1, "alice"); err != nil {
 				t.Fatal(err)
 			}
 			return ev
 		}, 409, "the message was deleted"},
-		{"empty", func(*fixture) eventT { return withBody(ev, body("   ")) }, 400, "message text is empty"},
-		{"too long", func(*fixture) eventT { return withBody(ev, body(strings.Repeat("é", 501))) }, 413, "message text is longer than 500 characters"},
-		{"bad clientId", func(*fixture) eventT { return withBody(ev, `{"text":"x","clientId":"nope"}`) }, 400, "clientId must be a UUID"},
-		{"not JSON", func(*fixture) eventT { return withHeader(ev, "content-type", "text/plain") }, 415, "Content-Type must be application/json"},
-		{"no key", func(*fixture) eventT { return withHeader(ev, "x-api-key", "") }, 401, "API key is missing"},
+		{"empty", func(*fixture) eventT { return testkit.WithBody(ev, body("   ")) }, 400, "message text is empty"},
+		{"too long", func(*fixture) eventT { return testkit.WithBody(ev, body(strings.Repeat("é", 501))) }, 413, "message text is longer than 500 characters"},
+		{"bad clientId", func(*fixture) eventT { return testkit.WithBody(ev, `{"text":"x","clientId":"nope"}`) }, 400, "clientId must be a UUID"},
+		{"not JSON", func(*fixture) eventT { return testkit.WithHeader(ev, "content-type", "text/plain") }, 415, "Content-Type must be application/json"},
+		{"no key", func(*fixture) eventT { return testkit.WithHeader(ev, "x-api-key", "") }, 401, "API key is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +127,7 @@ func TestEditRefused(t *testing.T) {
 			f.seed(t, testRoom, "alice", "original")
 			before := f.lastID(t, testRoom)
 			pubs := len(f.pub.Published())
-			resp := invoke(t, f.send, tt.ev(f))
+			resp := testkit.Invoke(t, f.send, tt.ev(f))
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.status, resp.Body)
 			}
@@ -147,7 +148,7 @@ func TestEditFiltersProfanity(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.seed(t, testRoom, "alice", "fine")
-	resp := invoke(t, f.send, withBody(loadEvent(t, "send-edit-message.json"), `{"text":"oh shit"}`))
+	resp := testkit.Invoke(t, f.send, testkit.WithBody(testkit.Event(t, "send-edit-message.json"), `{"text":"oh shit"}`))
 	if m := decodeMessage(t, resp); resp.StatusCode != 200 || strings.Contains(m.Text, "shit") {
 		t.Errorf("edit = %d %+v, want the word masked as in a send", resp.StatusCode, m)
 	}
@@ -157,7 +158,7 @@ func TestReact(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.seed(t, testRoom, "bob", "party?")
-	ev := loadEvent(t, "send-react-message.json")
+	ev := testkit.Event(t, "send-react-message.json")
 	type answer struct {
 		ID      int64  `json:"id"`
 		Room    string `json:"room"`
@@ -173,7 +174,7 @@ func TestReact(t *testing.T) {
 		}
 		return a
 	}
-	resp := invoke(t, f.send, ev)
+	resp := testkit.Invoke(t, f.send, ev)
 	if resp.StatusCode != 200 || decode(resp.Body) != (answer{1, testRoom, "alice", "👍", true, true}) {
 		t.Fatalf("react: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -183,7 +184,7 @@ func TestReact(t *testing.T) {
 		t.Fatalf("published %+v", pubs)
 	}
 	// The same again (another tab): nothing changes or is published.
-	resp = invoke(t, f.send, ev)
+	resp = testkit.Invoke(t, f.send, ev)
 	if resp.StatusCode != 200 || decode(resp.Body).Changed {
 		t.Fatalf("react again: %d %s, want changed false", resp.StatusCode, resp.Body)
 	}
@@ -194,7 +195,7 @@ func TestReact(t *testing.T) {
 	if got := page.Messages[0].Reactions["👍"]; len(got) != 1 || got[0] != "alice" {
 		t.Errorf("reactions = %v, want alice once", page.Messages[0].Reactions)
 	}
-	off := invoke(t, f.send, withBody(ev, `{"emoji":"👍","on":false}`))
+	off := testkit.Invoke(t, f.send, testkit.WithBody(ev, `{"emoji":"👍","on":false}`))
 	if off.StatusCode != 200 || !decode(off.Body).Changed {
 		t.Fatalf("unreact: %d %s", off.StatusCode, off.Body)
 	}
@@ -218,7 +219,7 @@ func TestReact(t *testing.T) {
 		{"not an object", "/room/devops-bcn/messages/1/reactions", `["👍"]`, 400},
 		{"unknown message", "/room/devops-bcn/messages/7/reactions", `{"emoji":"👍","on":true}`, 404},
 	} {
-		resp := invoke(t, f.send, withBody(withPath(ev, "PUT", tt.path), tt.body))
+		resp := testkit.Invoke(t, f.send, testkit.WithBody(testkit.WithPath(ev, "PUT", tt.path), tt.body))
 		if resp.StatusCode != tt.status {
 			t.Errorf("%s: status %d, want %d; %s", tt.name, resp.StatusCode, tt.status, resp.Body)
 		}
@@ -227,7 +228,7 @@ func TestReact(t *testing.T) {
 	if err := f.svc.Delete(context.Background(), testRoom, 1, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if resp := invoke(t, f.send, ev); resp.StatusCode != http.StatusConflict {
+	if resp := testkit.Invoke(t, f.send, ev); resp.StatusCode != http.StatusConflict {
 		t.Errorf("react to a deleted message: %d, want 409", resp.StatusCode)
 	}
 }
@@ -241,13 +242,13 @@ func TestEditAndReactRateLimited(t *testing.T) {
 		limit.ActionReact: {Rate: 1, Per: time.Minute, Burst: 1},
 	})
 	for name, ev := range map[string]eventT{
-		"edit":  withBody(loadEvent(t, "send-edit-message.json"), `{"text":"two"}`),
-		"react": loadEvent(t, "send-react-message.json"),
+		"edit":  testkit.WithBody(testkit.Event(t, "send-edit-message.json"), `{"text":"two"}`),
+		"react": testkit.Event(t, "send-react-message.json"),
 	} {
-		if resp := invoke(t, send, ev); resp.StatusCode != 200 {
+		if resp := testkit.Invoke(t, send, ev); resp.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", name, resp.StatusCode, resp.Body)
 		}
-		resp := invoke(t, send, ev)
+		resp := testkit.Invoke(t, send, ev)
 		if resp.StatusCode != http.StatusTooManyRequests || resp.Headers["Retry-After"] != "60" {
 			t.Errorf("%s again: %d, Retry-After %q; want 429 after 60", name, resp.StatusCode, resp.Headers["Retry-After"])
 		}

@@ -15,7 +15,6 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/internal/render"
-	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 const (
@@ -51,34 +50,6 @@ func newFixture(t *testing.T) *fixture {
 	f.send = NewSendHandler(f.svc, Auth{APIKeys: []string{"other-key", testAPIKey}, AdminKey: testAdminKey}, WithLogger(log))
 	f.history = NewHistoryHandler(f.svc, WithLogger(log))
 	return f
-}
-
-// loadEvent reads a captured API Gateway v2 request from testdata/apigw.
-func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	return testkit.Event(t, name)
-}
-
-// invoke runs ev through the real Lambda proxy adapter, as the deployed
-// function does.
-func invoke(t *testing.T, h http.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	t.Helper()
-	return testkit.Invoke(t, h, ev)
-}
-
-// withPath is testkit.WithPath.
-func withPath(ev events.APIGatewayV2HTTPRequest, method, rawPath string) events.APIGatewayV2HTTPRequest {
-	return testkit.WithPath(ev, method, rawPath)
-}
-
-// withHeader is testkit.WithHeader.
-func withHeader(ev events.APIGatewayV2HTTPRequest, name, value string) events.APIGatewayV2HTTPRequest {
-	return testkit.WithHeader(ev, name, value)
-}
-
-// withBody is testkit.WithBody.
-func withBody(ev events.APIGatewayV2HTTPRequest, body string) events.APIGatewayV2HTTPRequest {
-	return testkit.WithBody(ev, body)
 }
 
 func withRawBody(ev events.APIGatewayV2HTTPRequest, body []byte) events.APIGatewayV2HTTPRequest {

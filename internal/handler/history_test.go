@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 func TestRooms(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	resp := invoke(t, f.history, loadEvent(t, "history-rooms.json"))
+	resp := testkit.Invoke(t, f.history, testkit.Event(t, "history-rooms.json"))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d; body %s", resp.StatusCode, resp.Body)
 	}
@@ -60,7 +62,7 @@ func TestHistoryPages(t *testing.T) {
 			for i := 0; i < tt.seed; i++ {
 				f.seed(t, testRoom, "alice", "message")
 			}
-			resp := invoke(t, f.history, withQuery(loadEvent(t, "history-messages.json"), tt.query))
+			resp := testkit.Invoke(t, f.history, withQuery(testkit.Event(t, "history-messages.json"), tt.query))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d; body %s", resp.StatusCode, resp.Body)
 			}
@@ -109,7 +111,7 @@ func TestHistoryCapturedOlderPage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.seed(t, testRoom, "alice", "one", "two", "three", "four")
-	resp := invoke(t, f.history, loadEvent(t, "history-messages-before.json")) // before=3&limit=2
+	resp := testkit.Invoke(t, f.history, testkit.Event(t, "history-messages-before.json")) // before=3&limit=2
 	var p pageJSON
 	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
 		t.Fatalf("status %d body %s: %v", resp.StatusCode, resp.Body, err)
@@ -144,8 +146,8 @@ func TestHistoryErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			ev := withQuery(withPath(loadEvent(t, "history-messages.json"), tt.method, tt.path), tt.query)
-			resp := invoke(t, f.history, ev)
+			ev := withQuery(testkit.WithPath(testkit.Event(t, "history-messages.json"), tt.method, tt.path), tt.query)
+			resp := testkit.Invoke(t, f.history, ev)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
@@ -159,7 +161,7 @@ func TestHistoryErrors(t *testing.T) {
 func TestHistoryAllowHeader(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	resp := invoke(t, f.history, withPath(loadEvent(t, "history-rooms.json"), "POST", "/rooms"))
+	resp := testkit.Invoke(t, f.history, testkit.WithPath(testkit.Event(t, "history-rooms.json"), "POST", "/rooms"))
 	if got := resp.Headers["Allow"]; got != "GET, HEAD" {
 		t.Errorf("Allow = %q, want GET, HEAD", got)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/limit"
 	"github.com/fanout-chat/serverless-chat/internal/limit/limittest"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // limitedSend returns the fixture's send handler behind an in-memory
@@ -30,14 +31,14 @@ func TestSendRateLimited(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	send, _ := limitedSend(t, f, limit.Rules{limit.ActionSend: {Rate: 2, Per: time.Minute, Burst: 2}})
-	ev := loadEvent(t, "send-post-message.json")
+	ev := testkit.Event(t, "send-post-message.json")
 	for i := range 2 {
 		body := fmt.Sprintf(`{"text":"hello %d","clientId":"8d0c5f6e-2f4a-4b7e-9a51-3c1e2d4f5a6%d"}`, i, i)
-		if resp := invoke(t, send, withBody(ev, body)); resp.StatusCode != http.StatusCreated {
+		if resp := testkit.Invoke(t, send, testkit.WithBody(ev, body)); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("send %d: status %d, want 201; %s", i, resp.StatusCode, resp.Body)
 		}
 	}
-	resp := invoke(t, send, withBody(ev, `{"text":"one too many","clientId":"8d0c5f6e-2f4a-4b7e-9a51-3c1e2d4f5a69"}`))
+	resp := testkit.Invoke(t, send, testkit.WithBody(ev, `{"text":"one too many","clientId":"8d0c5f6e-2f4a-4b7e-9a51-3c1e2d4f5a69"}`))
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("third send: status %d, want 429; %s", resp.StatusCode, resp.Body)
 	}
@@ -58,8 +59,8 @@ func TestSendRateLimited(t *testing.T) {
 		t.Errorf("last id = %d, want 2: a refused send stores nothing", last)
 	}
 	// Another user has a bucket of their own.
-	other := withHeader(withBody(ev, `{"text":"hi"}`), "x-user", "bob")
-	if resp := invoke(t, send, other); resp.StatusCode != http.StatusCreated {
+	other := testkit.WithHeader(testkit.WithBody(ev, `{"text":"hi"}`), "x-user", "bob")
+	if resp := testkit.Invoke(t, send, other); resp.StatusCode != http.StatusCreated {
 		t.Errorf("another user: status %d, want 201", resp.StatusCode)
 	}
 }
@@ -70,13 +71,13 @@ func TestSendLimitAfterValidation(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	send, lim := limitedSend(t, f, nil)
-	ev := loadEvent(t, "send-post-message.json")
+	ev := testkit.Event(t, "send-post-message.json")
 	for _, bad := range []events.APIGatewayV2HTTPRequest{
-		withHeader(ev, "x-api-key", ""),
-		withHeader(ev, "content-type", "text/plain"),
-		withBody(ev, "[1]"),
+		testkit.WithHeader(ev, "x-api-key", ""),
+		testkit.WithHeader(ev, "content-type", "text/plain"),
+		testkit.WithBody(ev, "[1]"),
 	} {
-		if resp := invoke(t, send, bad); resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		if resp := testkit.Invoke(t, send, bad); resp.StatusCode < 400 || resp.StatusCode >= 500 {
 			t.Fatalf("bad request: status %d", resp.StatusCode)
 		}
 	}
@@ -92,7 +93,7 @@ func TestLimiterFailureLetsWritesThrough(t *testing.T) {
 	f := newFixture(t)
 	send, lim := limitedSend(t, f, nil)
 	lim.Err = errors.New("dynamodb is down")
-	if resp := invoke(t, send, loadEvent(t, "send-post-message.json")); resp.StatusCode != http.StatusCreated {
+	if resp := testkit.Invoke(t, send, testkit.Event(t, "send-post-message.json")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("status %d, want 201 (fail open); %s", resp.StatusCode, resp.Body)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 func decodeMessage(t *testing.T, resp events.APIGatewayV2HTTPResponse) chat.Message {
@@ -25,9 +26,9 @@ func decodeMessage(t *testing.T, resp events.APIGatewayV2HTTPResponse) chat.Mess
 func TestSendCreatesThenRepeatsIdempotently(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ev := loadEvent(t, "send-post-message.json")
+	ev := testkit.Event(t, "send-post-message.json")
 
-	resp := invoke(t, f.send, ev)
+	resp := testkit.Invoke(t, f.send, ev)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("status = %d, want 201; body %s", resp.StatusCode, resp.Body)
 	}
@@ -50,7 +51,7 @@ func TestSendCreatesThenRepeatsIdempotently(t *testing.T) {
 		t.Errorf("frame = %q", pubs[0].Frame)
 	}
 
-	again := invoke(t, f.send, ev)
+	again := testkit.Invoke(t, f.send, ev)
 	if again.StatusCode != http.StatusOK {
 		t.Fatalf("repeat status = %d, want 200; body %s", again.StatusCode, again.Body)
 	}
@@ -76,7 +77,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "legacy message field",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return loadEvent(t, "send-post-message-legacy.json")
+				return testkit.Event(t, "send-post-message-legacy.json")
 			},
 			wantText: "hi from the old client",
 			wantUser: "alice",
@@ -84,7 +85,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "base64 body",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return loadEvent(t, "send-post-message-base64.json")
+				return testkit.Event(t, "send-post-message-base64.json")
 			},
 			wantText: "café ☕",
 			wantUser: "alice",
@@ -92,7 +93,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "exactly 500 characters",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"`+strings.Repeat("é", 500)+`"}`)
+				return testkit.WithBody(testkit.Event(t, "send-post-message.json"), `{"text":"`+strings.Repeat("é", 500)+`"}`)
 			},
 			wantText: strings.Repeat("é", 500),
 			wantUser: "alice",
@@ -100,7 +101,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "unknown fields ignored",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"hi","extra":{"a":[1,2]},"room":"elsewhere"}`)
+				return testkit.WithBody(testkit.Event(t, "send-post-message.json"), `{"text":"hi","extra":{"a":[1,2]},"room":"elsewhere"}`)
 			},
 			wantText: "hi",
 			wantUser: "alice",
@@ -108,7 +109,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "text wins over message",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return withBody(loadEvent(t, "send-post-message.json"), `{"message":"old","text":"new"}`)
+				return testkit.WithBody(testkit.Event(t, "send-post-message.json"), `{"message":"old","text":"new"}`)
 			},
 			wantText: "new",
 			wantUser: "alice",
@@ -116,7 +117,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "surrogate pair escape (emoji)",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"hi \ud83d\ude00"}`)
+				return testkit.WithBody(testkit.Event(t, "send-post-message.json"), `{"text":"hi \ud83d\ude00"}`)
 			},
 			wantText: "hi 😀",
 			wantUser: "alice",
@@ -124,7 +125,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "escaped backslash before u is text",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"path \\ud800"}`)
+				return testkit.WithBody(testkit.Event(t, "send-post-message.json"), `{"text":"path \\ud800"}`)
 			},
 			wantText: `path \ud800`,
 			wantUser: "alice",
@@ -132,7 +133,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "Hangul syllable with a filler, braille dots",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return withBody(loadEvent(t, "send-post-message.json"), `{"text":"\u3164\ud55c \u2801"}`)
+				return testkit.WithBody(testkit.Event(t, "send-post-message.json"), `{"text":"\u3164\ud55c \u2801"}`)
 			},
 			wantText: "\u3164한 \u2801",
 			wantUser: "alice",
@@ -140,7 +141,7 @@ func TestSendAccepted(t *testing.T) {
 		{
 			name: "any configured key",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
-				return withHeader(withBody(loadEvent(t, "send-post-message.json"), `{"text":"hi"}`), "x-api-key", "other-key")
+				return testkit.WithHeader(testkit.WithBody(testkit.Event(t, "send-post-message.json"), `{"text":"hi"}`), "x-api-key", "other-key")
 			},
 			wantText: "hi",
 			wantUser: "alice",
@@ -150,7 +151,7 @@ func TestSendAccepted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			resp := invoke(t, f.send, tt.event(t))
+			resp := testkit.Invoke(t, f.send, tt.event(t))
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("status = %d, want 201; body %s", resp.StatusCode, resp.Body)
 			}
@@ -171,12 +172,12 @@ func TestSendRejected(t *testing.T) {
 	t.Parallel()
 	post := func(body string) func(t *testing.T) events.APIGatewayV2HTTPRequest {
 		return func(t *testing.T) events.APIGatewayV2HTTPRequest {
-			return withBody(loadEvent(t, "send-post-message.json"), body)
+			return testkit.WithBody(testkit.Event(t, "send-post-message.json"), body)
 		}
 	}
 	header := func(name, value string) func(t *testing.T) events.APIGatewayV2HTTPRequest {
 		return func(t *testing.T) events.APIGatewayV2HTTPRequest {
-			return withHeader(loadEvent(t, "send-post-message.json"), name, value)
+			return testkit.WithHeader(testkit.Event(t, "send-post-message.json"), name, value)
 		}
 	}
 	tests := []struct {
@@ -200,7 +201,7 @@ func TestSendRejected(t *testing.T) {
 		{"null body", post(`null`), 400, `body must be a JSON object {"text": "...", "clientId": "<uuid>"}`},
 		{"zero-width text only", post(`{"text":"\u200b\ufeff"}`), 400, "message text is empty"},
 		{"unknown room", func(t *testing.T) events.APIGatewayV2HTTPRequest {
-			return withPath(loadEvent(t, "send-post-message.json"), "POST", "/room/nowhere/messages")
+			return testkit.WithPath(testkit.Event(t, "send-post-message.json"), "POST", "/room/nowhere/messages")
 		}, 404, "room not found"},
 		{"text of 501 characters", post(`{"text":"` + strings.Repeat("a", 501) + `"}`), 413, "message text is longer than 500 characters"},
 		{"body over 16 KiB", post(`{"text":"hi","pad":"` + strings.Repeat("x", MaxBodyBytes) + `"}`), 413, "request body is too large"},
@@ -211,7 +212,7 @@ func TestSendRejected(t *testing.T) {
 		{"array body", post(`["hi"]`), 400, `body must be a JSON object {"text": "...", "clientId": "<uuid>"}`},
 		{"empty body", post(``), 400, `body must be a JSON object {"text": "...", "clientId": "<uuid>"}`},
 		{"invalid UTF-8", func(t *testing.T) events.APIGatewayV2HTTPRequest {
-			return withRawBody(loadEvent(t, "send-post-message.json"), []byte("{\"text\":\"bad \xff\xfe byte\"}"))
+			return withRawBody(testkit.Event(t, "send-post-message.json"), []byte("{\"text\":\"bad \xff\xfe byte\"}"))
 		}, 400, "request body is not valid UTF-8"},
 		{"no text", post(`{"clientId":"8d0c5f6e-2f4a-4b7e-9a51-3c1e2d4f5a6b"}`), 400, "message text is empty"},
 		{"blank text", post(`{"text":" \n\t "}`), 400, "message text is empty"},
@@ -241,7 +242,7 @@ func TestSendRejected(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			resp := invoke(t, f.send, tt.event(t))
+			resp := testkit.Invoke(t, f.send, tt.event(t))
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
@@ -264,7 +265,7 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.store.Err = errSecretFailure
-	resp := invoke(t, f.send, loadEvent(t, "send-post-message.json"))
+	resp := testkit.Invoke(t, f.send, testkit.Event(t, "send-post-message.json"))
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("status = %d, want 500", resp.StatusCode)
 	}
@@ -286,7 +287,7 @@ func TestContendedSendIsA503WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.store.Err = fmt.Errorf("write event: %w", chat.ErrConflict)
-	resp := invoke(t, f.send, loadEvent(t, "send-post-message.json"))
+	resp := testkit.Invoke(t, f.send, testkit.Event(t, "send-post-message.json"))
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", resp.StatusCode)
 	}
@@ -303,7 +304,7 @@ func TestSendSucceedsWhenPublishFails(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.pub.Err = errSecretFailure
-	resp := invoke(t, f.send, loadEvent(t, "send-post-message.json"))
+	resp := testkit.Invoke(t, f.send, testkit.Event(t, "send-post-message.json"))
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("status = %d, want 201 (the event is stored; the next link recovers it)", resp.StatusCode)
 	}
@@ -347,11 +348,11 @@ func TestDelete(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			f.seed(t, testRoom, "alice", "first")
-			ev := withPath(loadEvent(t, "send-delete-message.json"), "DELETE", tt.path)
+			ev := testkit.WithPath(testkit.Event(t, "send-delete-message.json"), "DELETE", tt.path)
 			for k, v := range tt.headers {
-				ev = withHeader(ev, k, v)
+				ev = testkit.WithHeader(ev, k, v)
 			}
-			resp := invoke(t, f.send, ev)
+			resp := testkit.Invoke(t, f.send, ev)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
@@ -412,11 +413,11 @@ func TestAdmin(t *testing.T) {
 			f.seed(t, "devops-exchange-ldn", "alice", "alice in london")
 			before := len(f.pub.Published())
 
-			ev := withHeader(loadEvent(t, tt.event), "x-api-key", tt.key)
+			ev := testkit.WithHeader(testkit.Event(t, tt.event), "x-api-key", tt.key)
 			if tt.path != "" {
-				ev = withPath(ev, "DELETE", tt.path)
+				ev = testkit.WithPath(ev, "DELETE", tt.path)
 			}
-			resp := invoke(t, h, ev)
+			resp := testkit.Invoke(t, h, ev)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
@@ -465,7 +466,7 @@ func TestSendRouting(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			resp := invoke(t, f.send, withPath(loadEvent(t, "send-post-message.json"), tt.method, tt.path))
+			resp := testkit.Invoke(t, f.send, testkit.WithPath(testkit.Event(t, "send-post-message.json"), tt.method, tt.path))
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
@@ -486,7 +487,7 @@ func TestSendRouting(t *testing.T) {
 func TestRequestLogLine(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	invoke(t, f.send, loadEvent(t, "send-post-message.json"))
+	testkit.Invoke(t, f.send, testkit.Event(t, "send-post-message.json"))
 	var line map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
 		var m map[string]any

@@ -12,6 +12,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/internal/limit"
 	"github.com/fanout-chat/serverless-chat/internal/limit/limittest"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // typingSend returns a send handler that serves typing signals through a
@@ -36,7 +37,7 @@ func typingSend(t *testing.T, f *fixture, rules limit.Rules) (http.Handler, *cha
 // typingEvent is the captured send event turned into a typing signal.
 func typingEvent(t *testing.T, body string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	return withBody(withPath(loadEvent(t, "send-post-message.json"), http.MethodPost, "/room/"+testRoom+"/typing"), body)
+	return testkit.WithBody(testkit.WithPath(testkit.Event(t, "send-post-message.json"), http.MethodPost, "/room/"+testRoom+"/typing"), body)
 }
 
 func TestTyping(t *testing.T) {
@@ -44,7 +45,7 @@ func TestTyping(t *testing.T) {
 	f := newFixture(t)
 	h, pub := typingSend(t, f, nil)
 	for _, typing := range []string{"true", "false"} {
-		resp := invoke(t, h, typingEvent(t, `{"typing":`+typing+`}`))
+		resp := testkit.Invoke(t, h, typingEvent(t, `{"typing":`+typing+`}`))
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("typing %s: %d %s, want 204", typing, resp.StatusCode, resp.Body)
 		}
@@ -83,16 +84,16 @@ func TestTypingRefused(t *testing.T) {
 		msg    string
 	}{
 		{name: "no API key", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
-			return withHeader(ev, "x-api-key", "")
+			return testkit.WithHeader(ev, "x-api-key", "")
 		}, status: http.StatusUnauthorized, msg: "API key is missing"},
 		{name: "no user", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
-			return withHeader(ev, "x-user", "")
+			return testkit.WithHeader(ev, "x-user", "")
 		}, status: http.StatusUnauthorized},
 		{name: "invalid user", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
-			return withHeader(ev, "x-user", "a\u200bb")
+			return testkit.WithHeader(ev, "x-user", "a\u200bb")
 		}, status: http.StatusBadRequest},
 		{name: "not JSON", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
-			return withHeader(ev, "content-type", "text/plain")
+			return testkit.WithHeader(ev, "content-type", "text/plain")
 		}, status: http.StatusUnsupportedMediaType},
 		{name: "no typing field", body: `{"text":"x"}`, status: http.StatusBadRequest, msg: typingShape},
 		{name: "typing not a boolean", body: `{"typing":"yes"}`, status: http.StatusBadRequest, msg: typingShape},
@@ -101,7 +102,7 @@ func TestTypingRefused(t *testing.T) {
 		{name: "invalid UTF-8", body: "{\"typing\":true,\"note\":\"\xff\"}", status: http.StatusBadRequest, msg: "request body is not valid UTF-8"},
 		{name: "too large", body: `{"typing":true,"pad":"` + strings.Repeat("x", MaxTypingBodyBytes) + `"}`, status: http.StatusRequestEntityTooLarge},
 		{name: "unknown room", body: `{"typing":true}`, edit: func(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
-			return withPath(ev, http.MethodPost, "/room/nowhere/typing")
+			return testkit.WithPath(ev, http.MethodPost, "/room/nowhere/typing")
 		}, status: http.StatusNotFound},
 	}
 	for _, tt := range tests {
@@ -113,7 +114,7 @@ func TestTypingRefused(t *testing.T) {
 			if tt.edit != nil {
 				ev = tt.edit(ev)
 			}
-			resp := invoke(t, h, ev)
+			resp := testkit.Invoke(t, h, ev)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d %s, want %d", resp.StatusCode, resp.Body, tt.status)
 			}
@@ -131,10 +132,10 @@ func TestTypingRateLimited(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	h, pub := typingSend(t, f, limit.Rules{limit.ActionTyping: {Rate: 1, Per: 3 * time.Second, Burst: 1}})
-	if resp := invoke(t, h, typingEvent(t, `{"typing":true}`)); resp.StatusCode != http.StatusNoContent {
+	if resp := testkit.Invoke(t, h, typingEvent(t, `{"typing":true}`)); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("first signal: %d %s", resp.StatusCode, resp.Body)
 	}
-	resp := invoke(t, h, typingEvent(t, `{"typing":true}`))
+	resp := testkit.Invoke(t, h, typingEvent(t, `{"typing":true}`))
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Headers["Retry-After"] != "3" {
 		t.Fatalf("second signal: %d Retry-After %q %s; want 429, 3", resp.StatusCode, resp.Headers["Retry-After"], resp.Body)
 	}
@@ -149,7 +150,7 @@ func TestTypingRateLimited(t *testing.T) {
 func TestTypingWithoutTyper(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	resp := invoke(t, f.send, typingEvent(t, `{"typing":true}`))
+	resp := testkit.Invoke(t, f.send, typingEvent(t, `{"typing":true}`))
 	if resp.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("status %d, want 501", resp.StatusCode)
 	}

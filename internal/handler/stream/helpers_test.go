@@ -18,7 +18,6 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/render"
-	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 const (
@@ -59,29 +58,6 @@ func newFixture(t *testing.T) *fixture {
 	// Suspicion off: these tests pin the rest of the hold; TestStreamSuspect covers it.
 	f.stream = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second, SuspectWindow: -1}, handler.WithLogger(log))
 	return f
-}
-
-// loadEvent reads a captured API Gateway v2 request from testdata/apigw.
-func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	return testkit.Event(t, name)
-}
-
-// invoke runs ev through the real Lambda proxy adapter, as the deployed
-// function does.
-func invoke(t *testing.T, h http.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	t.Helper()
-	return testkit.Invoke(t, h, ev)
-}
-
-// withPath is testkit.WithPath.
-func withPath(ev events.APIGatewayV2HTTPRequest, method, rawPath string) events.APIGatewayV2HTTPRequest {
-	return testkit.WithPath(ev, method, rawPath)
-}
-
-// withHeader is testkit.WithHeader.
-func withHeader(ev events.APIGatewayV2HTTPRequest, name, value string) events.APIGatewayV2HTTPRequest {
-	return testkit.WithHeader(ev, name, value)
 }
 
 func withQuery(ev events.APIGatewayV2HTTPRequest, q string) events.APIGatewayV2HTTPRequest {

@@ -19,6 +19,7 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/render"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // The benchmark runs captured API Gateway v2 events through
@@ -60,7 +61,7 @@ func newBenchStream(b *testing.B, seeded int) (*httpadapter.HandlerAdapterV2, st
 // withHeaders returns ev with its headers replaced by a copy plus kv pairs.
 func withHeaders(ev events.APIGatewayV2HTTPRequest, kv ...string) events.APIGatewayV2HTTPRequest {
 	for i := 0; i+1 < len(kv); i += 2 {
-		ev = withHeader(ev, kv[i], kv[i+1])
+		ev = testkit.WithHeader(ev, kv[i], kv[i+1])
 	}
 	return ev
 }
@@ -84,8 +85,8 @@ func proxy(b *testing.B, a *httpadapter.HandlerAdapterV2, ev events.APIGatewayV2
 // without Grip-Sig (406).
 func BenchmarkStreamHandler(b *testing.B) {
 	stream, sig := newBenchStream(b, 100)
-	base := loadEvent(b, "stream-events.json")
-	next := loadEvent(b, "stream-events-next-link.json")
+	base := testkit.Event(b, "stream-events.json")
+	next := testkit.Event(b, "stream-events-next-link.json")
 	cases := []struct {
 		name   string
 		ev     events.APIGatewayV2HTTPRequest

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // frameIDs returns the id lines of an SSE body, in order, and the event
@@ -62,12 +63,12 @@ func TestStreamHold(t *testing.T) {
 			if tt.expire > 0 {
 				f.store.Expire(testRoom, tt.expire)
 			}
-			ev := withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t))
+			ev := testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t))
 			for k, v := range tt.headers {
-				ev = withHeader(ev, k, v)
+				ev = testkit.WithHeader(ev, k, v)
 			}
 			ev = withQuery(ev, tt.query)
-			resp := invoke(t, f.stream, ev)
+			resp := testkit.Invoke(t, f.stream, ev)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d; body %s", resp.StatusCode, resp.Body)
 			}
@@ -104,8 +105,8 @@ func TestStreamNextLinkCaptured(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Pushpin following the next link: Grip-Last last-id=1 and ?lastEventId=1.
-	ev := withHeader(loadEvent(t, "stream-events-next-link.json"), "grip-sig", validSig(t))
-	resp := invoke(t, f.stream, ev)
+	ev := testkit.WithHeader(testkit.Event(t, "stream-events-next-link.json"), "grip-sig", validSig(t))
+	resp := testkit.Invoke(t, f.stream, ev)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d; body %s", resp.StatusCode, resp.Body)
 	}
@@ -117,7 +118,7 @@ func TestStreamNextLinkCaptured(t *testing.T) {
 		t.Errorf("Grip-Channel = %q", got)
 	}
 	// The answer is idempotent: Pushpin may call the same link again.
-	again := invoke(t, f.stream, ev)
+	again := testkit.Invoke(t, f.stream, ev)
 	if again.Body != resp.Body || again.Headers["Grip-Channel"] != resp.Headers["Grip-Channel"] {
 		t.Errorf("second answer differs:\n%q\n%q", resp.Body, again.Body)
 	}
@@ -134,8 +135,8 @@ func TestStreamTombstoneSkipped(t *testing.T) {
 	if err := f.svc.Delete(t.Context(), testRoom, 2, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", "0")
-	resp := invoke(t, f.stream, ev)
+	ev := testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", "0")
+	resp := testkit.Invoke(t, f.stream, ev)
 	ids, types := frameIDs(resp.Body)
 	if strings.Join(ids, ",") != "1,3" || strings.Join(types, ",") != "message,delete" {
 		t.Errorf("ids %v types %v, want 1,3 message,delete", ids, types)
@@ -186,11 +187,11 @@ func TestStreamRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			ev := withHeader(loadEvent(t, "stream-events.json"), "grip-sig", tt.sig(t))
+			ev := testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", tt.sig(t))
 			if tt.path != "" {
-				ev = withPath(ev, tt.method, tt.path)
+				ev = testkit.WithPath(ev, tt.method, tt.path)
 			}
-			resp := invoke(t, f.stream, ev)
+			resp := testkit.Invoke(t, f.stream, ev)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
@@ -213,9 +214,9 @@ func TestStreamRefused(t *testing.T) {
 func TestStreamEmptyHoldThroughAdapter(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	var ev events.APIGatewayV2HTTPRequest = withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)),
+	var ev events.APIGatewayV2HTTPRequest = testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)),
 		"grip-last", "room-devops-bcn; last-id=0")
-	resp := invoke(t, f.stream, ev)
+	resp := testkit.Invoke(t, f.stream, ev)
 	if resp.StatusCode != http.StatusOK || resp.Body != "" {
 		t.Fatalf("status %d body %q, want 200 and an empty body", resp.StatusCode, resp.Body)
 	}
@@ -239,16 +240,16 @@ func TestStreamBadResumePoint(t *testing.T) {
 				t.Parallel()
 				f := newFixture(t)
 				f.seed(t, testRoom, "alice", "one")
-				ev := withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t))
+				ev := testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t))
 				switch where {
 				case "Last-Event-ID":
-					ev = withHeader(ev, "last-event-id", v)
+					ev = testkit.WithHeader(ev, "last-event-id", v)
 				case "lastEventId":
 					ev = withQuery(ev, "lastEventId="+url.QueryEscape(v))
 				case "Grip-Last":
-					ev = withHeader(ev, "grip-last", "room-devops-bcn; last-id="+v)
+					ev = testkit.WithHeader(ev, "grip-last", "room-devops-bcn; last-id="+v)
 				}
-				resp := invoke(t, f.stream, ev)
+				resp := testkit.Invoke(t, f.stream, ev)
 				if resp.StatusCode != http.StatusBadRequest {
 					t.Fatalf("status = %d, want 400; body %s", resp.StatusCode, resp.Body)
 				}
@@ -274,9 +275,9 @@ func TestStreamRetryField(t *testing.T) {
 	i := 0
 	h := New(f.svc, f.verifier, Options{LinkTimeout: 120 * time.Second,
 		Rand: func() float64 { d := draws[i%len(draws)]; i++; return d }})
-	ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", "0")
+	ev := testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", "0")
 	for _, want := range []string{"retry: 1000\n\n", "retry: 2500\n\n", "retry: 3997\n\n"} {
-		resp := invoke(t, h, ev)
+		resp := testkit.Invoke(t, h, ev)
 		if !strings.HasPrefix(resp.Body, want) {
 			t.Errorf("body %q, want it to start with %q", resp.Body, want)
 		}
@@ -284,7 +285,7 @@ func TestStreamRetryField(t *testing.T) {
 			t.Errorf("frame ids %v, want 1", ids)
 		}
 	}
-	next := invoke(t, h, withHeader(ev, "grip-last", "room-devops-bcn; last-id=0"))
+	next := testkit.Invoke(t, h, testkit.WithHeader(ev, "grip-last", "room-devops-bcn; last-id=0"))
 	if strings.Contains(next.Body, "retry:") {
 		t.Errorf("next-link answer carries a retry field: %q", next.Body)
 	}
@@ -305,8 +306,8 @@ func TestStreamCatchUp(t *testing.T) {
 	sig := validSig(t)
 	get := func(t *testing.T, hdr, val string) (ids []string, resp events.APIGatewayV2HTTPResponse) {
 		t.Helper()
-		ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", sig), hdr, val)
-		resp = invoke(t, f.stream, ev)
+		ev := testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", sig), hdr, val)
+		resp = testkit.Invoke(t, f.stream, ev)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d body %s", resp.StatusCode, resp.Body)
 		}
@@ -356,8 +357,8 @@ func TestStreamTooFarBehindIsReset(t *testing.T) {
 	f.seed(t, testRoom, "alice", texts...)
 	last := strconv.Itoa(len(texts))
 	for _, after := range []string{"1", "2"} {
-		ev := withHeader(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", after)
-		resp := invoke(t, f.stream, ev)
+		ev := testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", after)
+		resp := testkit.Invoke(t, f.stream, ev)
 		ids, types := frameIDs(resp.Body)
 		if after == "1" {
 			if strings.Join(types, ",") != "stream-reset" || strings.Join(ids, ",") != last {
@@ -400,11 +401,11 @@ func TestStreamSuspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := withQuery(withHeader(loadEvent(t, "stream-events.json"), "grip-sig", validSig(t)), tt.query)
+			ev := withQuery(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), tt.query)
 			if tt.gripLast != "" {
-				ev = withHeader(ev, "grip-last", "room-devops-bcn; last-id="+tt.gripLast)
+				ev = testkit.WithHeader(ev, "grip-last", "room-devops-bcn; last-id="+tt.gripLast)
 			}
-			resp := invoke(t, h, ev)
+			resp := testkit.Invoke(t, h, ev)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d body %s", resp.StatusCode, resp.Body)
 			}
