@@ -139,7 +139,11 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 
 	// An edit saved elsewhere while alice has the editor open keeps her
 	// editor and its text; closing it shows the newest text.
+	// alice was cut off too: her page replays the same two events, each of
+	// which re-renders the message; click only once both are shown.
 	alice.waitLive()
+	alice.waitFor(bodyOf("while bob was away")+` !== ''`, "the edit replayed to alice")
+	alice.waitFor(reactionCount("👍")+` === 1`, "the reaction replayed to alice")
 	alice.do(chromedp.Click(chromedp.CSS(`#messages > li.own .edit`)))
 	alice.waitFor(`document.querySelector('.edit-input') !== null`, "the editor")
 	eval[bool](alice, `(() => { document.querySelector('.edit-input').value = 'half-typed'; return true; })()`)
@@ -252,6 +256,13 @@ func TestRateLimitIsShown(t *testing.T) {
 			t.Fatalf("edits within the burst answered %v, want all 200", statuses)
 		}
 	}
+	// Each edit re-renders the message when its event arrives; a message
+	// from someone else comes after all five in the room's ordered stream,
+	// so once it shows, the button clicked next is the one that stays.
+	if _, err := st.send(testContext(t), "limits", "other", "after the edits"); err != nil {
+		t.Fatal(err)
+	}
+	hasty.waitFor(bodyOf("after the edits")+` !== ''`, "the message sent after the edits")
 	hasty.editFirstOwn("one edit too many")
 	hasty.waitFor(`!document.getElementById('page-error').hidden`, "the error")
 	msg := eval[string](hasty, `document.getElementById('page-error').textContent`)
