@@ -33,8 +33,9 @@ type Store interface {
 	// ErrMessageNotFound if there is no such message, ErrMessageDeleted if
 	// it was deleted.
 	React(ctx context.Context, r Reaction) (ev Event, changed bool, err error)
-	// ClearRoom removes every message of the room, or only user's when user
-	// is not empty, and appends a refresh event.
+	// ClearRoom removes every message of the room, or only user's (and
+	// user's reactions to the others) when user is not empty, and appends
+	// a refresh event.
 	ClearRoom(ctx context.Context, room, user string) (Event, error)
 	// UserRooms returns the slugs of the rooms where user has live messages,
 	// without scanning.

@@ -66,6 +66,11 @@ func (c *countingAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetIte
 	return c.next.BatchGetItem(ctx, in, o...)
 }
 
+func (c *countingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.count("UpdateItem")
+	return c.next.UpdateItem(ctx, in, o...)
+}
+
 // TestCallCounts pins the DynamoDB calls each method makes without
 // contention, on one warm store (a warm function): the cost model that
 // docs/cost.md prices. An uncontended send is one TransactWriteItems.
@@ -156,8 +161,30 @@ func TestCallCounts(t *testing.T) {
 			}
 			return err
 		}, counts{"TransactWriteItems": 2}},
+		// The Query of the index finds the user's messages; a Query of the
+		// room finds the messages the user reacted to (none here).
 		{"clear one user", func() error { _, err := st.ClearRoom(ctx, room, user); return err },
-			counts{"TransactWriteItems": 1, "Query": 1, "BatchWriteItem": 1}},
+			counts{"TransactWriteItems": 1, "Query": 2, "BatchWriteItem": 1}},
+		// Someone else's two messages, which the user reacted to (one with
+		// two emoji): one UpdateItem each takes the user out of their sets.
+		// The user has no messages left to tombstone: no BatchWriteItem.
+		{"clear one user who reacted", func() error {
+			emoji := [][]string{{"👍", "🎉"}, {"👍"}}
+			for i, text := range []string{"5", "6"} {
+				ev, _, err := st.AppendMessage(ctx, chat.Message{Room: room, User: "someone else", Text: text})
+				if err != nil {
+					return err
+				}
+				for _, e := range emoji[i] {
+					if _, _, err := st.React(ctx, chat.Reaction{Room: room, MessageID: ev.ID, User: user, Emoji: e, On: true}); err != nil {
+						return err
+					}
+				}
+			}
+			api.take()
+			_, err := st.ClearRoom(ctx, room, user)
+			return err
+		}, counts{"TransactWriteItems": 1, "Query": 2, "UpdateItem": 2}},
 		{"clear room", func() error { _, err := st.ClearRoom(ctx, room, ""); return err },
 			counts{"TransactWriteItems": 1, "Query": 1, "BatchWriteItem": 1}},
 	}

@@ -58,7 +58,8 @@
 // author or cleared for its user (text, html, user index keys removed).
 // target: the message an edit or reaction event is about. editedAt: when a
 // message was last edited, Unix milliseconds. rx:<emoji>: the users (a
-// string set) who reacted to a message with that emoji. emoji, on: a
+// string set) who reacted to a message with that emoji. rxId: the id of the
+// latest reaction event that changed one of those sets. emoji, on: a
 // reaction event's emoji and whether it was added. An edit event holds no
 // text: EventsAfter joins the message's current item.
 // expiresAt: Unix seconds after which DynamoDB's TTL may remove the item,

@@ -30,6 +30,9 @@ const (
 	attrEditedAt  = "editedAt"
 	attrEmoji     = "emoji"
 	attrOn        = "on"
+	// attrReactionID is, on a message, the id of the latest reaction event
+	// that changed one of its rx:<emoji> sets.
+	attrReactionID = "rxId"
 	// prefixReaction starts the name of a message's attribute holding the
 	// users (a string set) who reacted with one emoji: "rx:👍".
 	prefixReaction = "rx:"

@@ -23,7 +23,9 @@ var errReactionUnchanged = errors.New("dynamo: reaction already so")
 // another tab or a retry, cancels and stores nothing (changed == false),
 // so a user is never counted twice. The cancelled condition returns the
 // message (ALL_OLD), which tells a missing or deleted message from a
-// reaction already so, without a read first.
+// reaction already so, without a read first. The message also keeps the id
+// of its latest reaction event (rxId), which lets a user's clear tell the
+// sets' state before its refresh from a change after it.
 //
 // Calls: per attempt one TransactWriteItems (and a GetItem of the head when
 // the store does not know it).
@@ -40,9 +42,9 @@ func (s *Store) React(ctx context.Context, r chat.Reaction) (chat.Event, bool, e
 		event[attrUser] = strAV(r.User)
 		event[attrEmoji] = strAV(r.Emoji)
 		event[attrOn] = &types.AttributeValueMemberBOOL{Value: r.On}
-		update, cond := "DELETE #rx :users", " AND contains(#rx, :user)"
+		update, cond := "DELETE #rx :users SET #rxid = :evid", " AND contains(#rx, :user)"
 		if r.On {
-			update, cond = "ADD #rx :users", " AND NOT contains(#rx, :user)"
+			update, cond = "ADD #rx :users SET #rxid = :evid", " AND NOT contains(#rx, :user)"
 		}
 		return event, []types.TransactWriteItem{{Update: &types.Update{
 			TableName:           aws.String(s.table),
@@ -50,11 +52,12 @@ func (s *Store) React(ctx context.Context, r chat.Reaction) (chat.Event, bool, e
 			UpdateExpression:    aws.String(update),
 			ConditionExpression: aws.String("#type = :message AND attribute_not_exists(#tomb)" + cond),
 			ExpressionAttributeNames: map[string]string{
-				"#rx": reactionAttr(r.Emoji), "#type": attrType, "#tomb": attrTomb,
+				"#rx": reactionAttr(r.Emoji), "#rxid": attrReactionID, "#type": attrType, "#tomb": attrTomb,
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":users":   &types.AttributeValueMemberSS{Value: []string{r.User}},
 				":user":    strAV(r.User),
+				":evid":    numAV(evID),
 				":message": strAV(string(chat.EventMessage)),
 			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,

@@ -19,7 +19,8 @@ import (
 
 // raceAPI is a dynamo.API whose transactions lose the race for the next id
 // a set number of times: what a real server shows only by chance. Reads
-// answer from the fields; BatchWriteItem and DeleteItem are not expected.
+// answer from the fields; BatchWriteItem, DeleteItem and UpdateItem are not
+// expected.
 type raceAPI struct {
 	// head is the lastId GetItem of the head returns.
 	head int64
@@ -91,6 +92,10 @@ func (f *raceAPI) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func
 
 func (f *raceAPI) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	return nil, errors.New("raceAPI: unexpected BatchGetItem")
+}
+
+func (f *raceAPI) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return nil, errors.New("raceAPI: unexpected UpdateItem")
 }
 
 // noPause retries at once; somePause always pauses (briefly).

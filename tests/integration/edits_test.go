@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -188,6 +189,97 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 	late.expectEvent(t, 3, "reaction", reaction(room, 1, "bob", "🎉", true))
 	late.expectEvent(t, 4, "reaction", reaction(room, 1, "bob", "👍", true))
 	late.expectEvent(t, 5, "delete", map[string]any{"id": 1, "room": room})
+}
+
+// TestAdminClearTakesBackReactions: clearing a user in a room through the
+// admin route also takes that user's reactions off the others' messages:
+// history, a resume from before the clear (the messages as they are now)
+// and a resume after it show none of them, and the user's later reactions
+// count again.
+func TestAdminClearTakesBackReactions(t *testing.T) {
+	t.Parallel()
+	e := stackFor(t)
+	room := e.room(t)
+	base := e.stack.URL() + "/room/" + room + "/messages/"
+	alice, bob, carol := uniqueUser("alice"), uniqueUser("bob"), uniqueUser("carol")
+	l := e.listen(t, "room", room)
+	m1 := e.send(t, room, bob, "bob's", 1)
+	m2 := e.send(t, room, carol, "carol's", 2)
+	m3 := e.send(t, room, alice, "alice's", 3)
+	for _, m := range []message{m1, m2, m3} {
+		l.expectMessage(t, m)
+	}
+	react := func(user string, msgID int64, emoji string) {
+		t.Helper()
+		u := base + strconv.FormatInt(msgID, 10) + "/reactions"
+		if a := e.call(t, http.MethodPut, u, jsonBody(map[string]any{"emoji": emoji, "on": true}), browserHeaders(user)); a.status != http.StatusOK {
+			t.Fatalf("%s reacts %s to %d: got %s, want 200", user, emoji, msgID, a)
+		}
+	}
+	reactions := []struct {
+		user  string
+		msgID int64
+		emoji string
+	}{{alice, 1, "👍"}, {alice, 1, "🎉"}, {bob, 1, "👍"}, {alice, 2, "❤️"}, {bob, 3, "😮"}}
+	for i, r := range reactions {
+		react(r.user, r.msgID, r.emoji)
+		l.expectEvent(t, int64(4+i), "reaction", reaction(room, r.msgID, r.user, r.emoji, true))
+	}
+
+	h := http.Header{}
+	h.Set("X-Api-Key", adminKey)
+	if a := e.call(t, http.MethodDelete, e.stack.URL()+"/admin/room/"+room+"/"+alice, nil, h); a.status != http.StatusNoContent {
+		t.Fatalf("clear %s: got %s, want 204", alice, a)
+	}
+	l.expectEvent(t, 9, "refresh", map[string]any{"room": room, "user": alice})
+
+	// history returns the page's messages by id.
+	history := func() map[int64]editedMessage {
+		t.Helper()
+		var p struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		hist := e.call(t, http.MethodGet, e.stack.URL()+"/room/"+room+"/messages", nil, nil)
+		if err := json.Unmarshal(hist.body, &p); err != nil {
+			t.Fatalf("history: %s (%v)", hist, err)
+		}
+		out := map[int64]editedMessage{}
+		for _, raw := range p.Messages {
+			m := decodeEdited(t, raw)
+			out[m.ID] = m
+		}
+		return out
+	}
+	got := history()
+	if len(got) != 2 || !equalReactions(got[1].Reactions, map[string][]string{"👍": {bob}}) || got[2].Reactions != nil {
+		t.Fatalf("history after clearing %s: %+v, want messages 1 (bob's 👍 only) and 2 (no reactions)", alice, got)
+	}
+	// A resume from before the clear replays the messages as they are now.
+	before := e.listen(t, "resumed after 0", room, withLastEventID(0))
+	for _, want := range []struct {
+		id        int64
+		reactions map[string][]string
+	}{{1, map[string][]string{"👍": {bob}}}, {2, nil}} {
+		f := before.next(t, liveWait)
+		if m := decodeEdited(t, []byte(f.Data)); f.Event != "message" || m.ID != want.id || !equalReactions(m.Reactions, want.reactions) {
+			t.Fatalf("resumed from 0: got %s, want message %d with reactions %v", f, want.id, want.reactions)
+		}
+	}
+	// After the clear alice reacts again: a resume from the refresh gets
+	// just that, and history counts it.
+	react(alice, 1, "😮")
+	after := e.listen(t, "resumed after the refresh", room, withLastEventID(9))
+	after.expectEvent(t, 10, "reaction", reaction(room, 1, alice, "😮", true))
+	l.expectEvent(t, 10, "reaction", reaction(room, 1, alice, "😮", true))
+	if m := history()[1]; !equalReactions(m.Reactions, map[string][]string{"👍": {bob}, "😮": {alice}}) {
+		t.Fatalf("history after %s reacted again: %+v", alice, m.Reactions)
+	}
+	e.expectPublished(t, room, idRange(1, 10))
+}
+
+// equalReactions reports whether two messages' reactions are the same.
+func equalReactions(a, b map[string][]string) bool {
+	return maps.EqualFunc(a, b, slices.Equal[[]string])
 }
 
 // TestWriteLimitsThroughPushpin: past its burst, a user's edit is refused

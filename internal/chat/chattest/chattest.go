@@ -228,7 +228,8 @@ func (s *Store) ClearRoom(_ context.Context, slug, user string) (chat.Event, err
 	}
 	r := s.room(slug)
 	// A whole-room clear leaves a gap in the ids; a per-user clear leaves
-	// tombstones, as the DynamoDB store does.
+	// tombstones and takes the user's reactions back, as the DynamoDB store
+	// does.
 	for id, ev := range r.events {
 		switch {
 		case user == "":
@@ -236,12 +237,28 @@ func (s *Store) ClearRoom(_ context.Context, slug, user string) (chat.Event, err
 		case ev.Message != nil && ev.Message.User == user:
 			delete(r.clients, ev.Message.ClientID)
 			ev.Message = nil
+		case ev.Message != nil:
+			unreact(ev.Message, user)
 		}
 	}
 	if user == "" {
 		r.clients = map[string]int64{}
 	}
 	return s.append(r, chat.Event{Room: slug, Type: chat.EventRefresh, User: user}), nil
+}
+
+// unreact takes user out of m's reactions.
+func unreact(m *chat.Message, user string) {
+	for emoji, users := range m.Reactions {
+		if users = slices.DeleteFunc(users, func(u string) bool { return u == user }); len(users) == 0 {
+			delete(m.Reactions, emoji)
+		} else {
+			m.Reactions[emoji] = users
+		}
+	}
+	if len(m.Reactions) == 0 {
+		m.Reactions = nil
+	}
 }
 
 // UserRooms implements chat.Store.
