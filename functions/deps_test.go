@@ -14,15 +14,19 @@ const module = "github.com/fanout-chat/serverless-chat/"
 // Packages a function must not link, by what they are.
 var (
 	rendering = []string{"github.com/yuin/goldmark", "github.com/microcosm-cc/bluemonday", "github.com/TwiN/go-away", module + "internal/render"}
-	gripCode  = []string{module + "internal/grip", "github.com/fanout/go-gripcontrol", "github.com/fanout/go-pubcontrol"}
+	gripCode  = []string{module + "internal/grip", module + "internal/gripsig", "github.com/fanout/go-gripcontrol", "github.com/fanout/go-pubcontrol"}
 	jwtCode   = []string{"github.com/golang-jwt/jwt"}
+	// Grip-Sig verification: go-pubcontrol's control JWT (send's publishing)
+	// comes from the older github.com/golang-jwt/jwt, never from v5.
+	sigCheck  = []string{module + "internal/gripsig", "github.com/golang-jwt/jwt/v5"}
 	dynamoDB  = []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb", module + "internal/dynamo"}
 	webAssets = []string{module + "internal/webui", module + "web"}
 )
 
 // TestFunctionDeps checks with `go list -deps` that each function links only
 // what its own handler uses: the stream binary carries no markdown or
-// profanity code, history no GRIP or JWT, web no DynamoDB, GRIP or JWT, and
+// profanity code, send publishes but verifies no Grip-Sig (no gripsig, no
+// golang-jwt/v5), history no GRIP or JWT, web no DynamoDB, GRIP or JWT, and
 // only web carries the front end. A forbidden entry matches the package and
 // everything under it.
 func TestFunctionDeps(t *testing.T) {
@@ -35,9 +39,9 @@ func TestFunctionDeps(t *testing.T) {
 		forbidden [][]string
 		required  []string // sanity: the check sees real dependencies
 	}{
-		{"send", [][]string{webAssets, {module + "internal/handler/stream"}}, []string{module + "internal/render", module + "internal/grip"}},
+		{"send", [][]string{webAssets, sigCheck, {module + "internal/handler/stream"}}, []string{module + "internal/render", module + "internal/grip"}},
 		{"history", [][]string{rendering, gripCode, jwtCode, webAssets}, []string{module + "internal/dynamo"}},
-		{"stream", [][]string{rendering, webAssets}, []string{module + "internal/grip", "github.com/golang-jwt/jwt/v5"}},
+		{"stream", [][]string{rendering, webAssets}, []string{module + "internal/grip", module + "internal/gripsig", "github.com/golang-jwt/jwt/v5"}},
 		{"web", [][]string{rendering, gripCode, jwtCode, dynamoDB}, []string{module + "internal/webui"}},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,4 @@
-package grip
+package grip_test
 
 import (
 	"context"
@@ -17,8 +17,7 @@ import (
 // without ids, every 200 ms, and the origin must still see next-link
 // requests come.
 //
-// Not parallel: it would hold one of the few parallel slots for seconds
-// while TestVerify's subtests, whose tokens expire within the leeway, wait.
+// Not parallel: it would hold one of the few parallel slots for seconds.
 func TestPushpinSilentChannelKeepsTheLinkCadence(t *testing.T) {
 	o := newOrigin(t)
 	channel := fmt.Sprintf("room-clock-%d", time.Now().UnixNano())
