@@ -34,9 +34,10 @@ func TestTwoUsersChatLive(t *testing.T) {
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	bob := newTab(t, suite.browser, st, "bob")
-	alice.open(st, "live")
-	bob.open(st, "live")
-	assertRoomSwitcherFromAPI(t, alice, "live")
+	room := freshRoom(t, "live")
+	alice.open(st, room)
+	bob.open(st, room)
+	assertRoomSwitcherFromAPI(t, alice, room)
 
 	alice.typeAndSend("hello bob")
 	bob.waitFor(`document.querySelectorAll('#messages > li').length === 1`, "alice's message")
@@ -130,7 +131,7 @@ func TestComposerLimitAndCounter(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "composer")
+	alice.open(st, freshRoom(t, "composer"))
 	alice.do(chromedp.Focus(chromedp.ID("input")), chromedp.SendKeys(chromedp.ID("input"), strings.Repeat("a", 350)))
 	if eval[bool](alice, `!document.getElementById('counter').hidden`) {
 		t.Errorf("counter shown with 150 characters left")
@@ -157,16 +158,17 @@ func TestLoadMore(t *testing.T) {
 	st := suite.stack
 	ctx := testContext(t)
 	const total = 45
+	room := freshRoom(t, "history")
 	var want []string
 	for i := 1; i <= total; i++ {
 		text := fmt.Sprintf("history %02d", i)
-		if _, err := st.send(ctx, "history", "carol", text); err != nil {
+		if _, err := st.send(ctx, room, "carol", text); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, text)
 	}
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "history")
+	alice.open(st, room)
 	first := alice.texts()
 	if len(first) == 0 || len(first) >= total {
 		t.Fatalf("first page shows %d messages, want some but not all %d", len(first), total)
@@ -200,8 +202,9 @@ func TestDeletePropagates(t *testing.T) {
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	bob := newTab(t, suite.browser, st, "bob")
-	alice.open(st, "deletes")
-	bob.open(st, "deletes")
+	room := freshRoom(t, "deletes")
+	alice.open(st, room)
+	bob.open(st, room)
 	alice.typeAndSend("keep me")
 	alice.typeAndSend("delete me")
 	bob.waitFor(`document.querySelectorAll('#messages > li').length === 2`, "alice's messages")
@@ -235,12 +238,13 @@ func TestReconnectLosesAndDoublesNothing(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
+	room := freshRoom(t, "reconnect")
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "reconnect")
-	if _, err := st.send(ctx, "reconnect", "bob", "before 1"); err != nil {
+	alice.open(st, room)
+	if _, err := st.send(ctx, room, "bob", "before 1"); err != nil {
 		t.Fatal(err)
 	}
-	gone, err := st.send(ctx, "reconnect", "bob", "before 2, deleted while away")
+	gone, err := st.send(ctx, room, "bob", "before 2, deleted while away")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,11 +265,11 @@ func TestReconnectLosesAndDoublesNothing(t *testing.T) {
 	}
 	// While alice is cut off: three messages and a delete.
 	for i := 1; i <= 3; i++ {
-		if _, err := st.send(ctx, "reconnect", "bob", fmt.Sprintf("while away %d", i)); err != nil {
+		if _, err := st.send(ctx, room, "bob", fmt.Sprintf("while away %d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, status, err := st.api(ctx, "DELETE", fmt.Sprintf("/room/reconnect/messages/%d", gone.ID), "bob", nil); err != nil || status != 204 {
+	if _, status, err := st.api(ctx, "DELETE", fmt.Sprintf("/room/%s/messages/%d", room, gone.ID), "bob", nil); err != nil || status != 204 {
 		t.Fatalf("delete while away: status %d, %v", status, err)
 	}
 	if err := st.startPushpin(ctx); err != nil {
@@ -273,11 +277,15 @@ func TestReconnectLosesAndDoublesNothing(t *testing.T) {
 	}
 	restarted = true
 	alice.waitLive()
-	alice.waitFor(`document.querySelectorAll('#messages > li').length === 4`, "the missed messages")
-	if _, err := st.send(ctx, "reconnect", "bob", "after"); err != nil {
+	// The page applies the replay one event at a time, the delete last: on
+	// the way it shows four, then five messages. Only the deleted message
+	// gone proves the whole replay applied; the next message, after it in
+	// the room's order, then comes after the replay too.
+	alice.waitFor(bodyOf("while away 3")+` !== '' && `+bodyOf("deleted while away")+` === ''`, "the missed messages and the delete")
+	if _, err := st.send(ctx, room, "bob", "after"); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitFor(`document.querySelectorAll('#messages > li').length === 5`, "the message after the reconnect")
+	alice.waitFor(bodyOf("after")+` !== ''`, "the message after the reconnect")
 	time.Sleep(500 * time.Millisecond) // a duplicate would arrive now
 	want := []string{"before 1", "while away 1", "while away 2", "while away 3", "after"}
 	if got := alice.texts(); !slices.Equal(got, want) {
@@ -289,7 +297,7 @@ func TestRetryReusesClientID(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "retry")
+	alice.open(st, freshRoom(t, "retry"))
 	st.faults.failSends.Store(true)
 	defer st.faults.failSends.Store(false)
 	before := len(st.faults.postedClientIDs())
@@ -326,7 +334,7 @@ func TestBusySendRetriedTransparently(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "busy")
+	alice.open(st, freshRoom(t, "busy"))
 	before := len(st.faults.postedClientIDs())
 	st.faults.busySends.Store(2)
 	defer st.faults.busySends.Store(0)
@@ -352,8 +360,9 @@ func TestXSSPayloadsAreInert(t *testing.T) {
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
 	bob := newTab(t, suite.browser, st, "bob")
-	alice.open(st, "xss")
-	bob.open(st, "xss")
+	room := freshRoom(t, "xss")
+	alice.open(st, room)
+	bob.open(st, room)
 	payloads := []string{
 		`<img src=x onerror=alert(1)>`,
 		`[x](javascript:alert(1))`,
@@ -396,7 +405,7 @@ func TestCSPViolationsAreCaught(t *testing.T) {
 	if err := chromedp.Listen(ctx, probe.onEvent); err != nil {
 		t.Fatal(err)
 	}
-	probe.open(st, "guests")
+	probe.open(st, freshRoom(t, "guests"))
 	eval[bool](probe, `document.body.insertAdjacentHTML('beforeend',
 		'<img src="data:," onload="window.ran = 1"><span style="color:red">x</span>'); true`)
 	// The report usually arrives within 5 s; a loaded machine gets the run's
@@ -418,11 +427,12 @@ func TestGuestIsReadOnly(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
-	if _, err := st.send(ctx, "guests", "bob", "hello guests"); err != nil {
+	room := freshRoom(t, "guests")
+	if _, err := st.send(ctx, room, "bob", "hello guests"); err != nil {
 		t.Fatal(err)
 	}
 	guest := newTab(t, suite.browser, st, "")
-	guest.open(st, "guests")
+	guest.open(st, room)
 	if got := guest.texts(); !slices.Equal(got, []string{"hello guests"}) {
 		t.Errorf("guest sees %q", got)
 	}
@@ -432,7 +442,7 @@ func TestGuestIsReadOnly(t *testing.T) {
 	if got := eval[string](guest, `document.getElementById('read-only')?.innerText ?? ''`); !strings.Contains(got, "Sign in") {
 		t.Errorf("read-only hint = %q, want a sign-in hint", got)
 	}
-	if _, err := st.send(ctx, "guests", "bob", "live for guests too"); err != nil {
+	if _, err := st.send(ctx, room, "bob", "live for guests too"); err != nil {
 		t.Fatal(err)
 	}
 	guest.waitFor(`document.querySelectorAll('#messages > li').length === 2`, "a live message")
@@ -445,16 +455,19 @@ func TestScreenshots(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
+	room := freshRoom(t, "design")
+	// bob's edit counts against his edit limit: fresh users in each run.
+	alice, bob, carol := freshName(t, "alice"), freshName(t, "bob"), freshName(t, "carol")
 	var sent []message
 	for _, m := range []struct{ user, text string }{
-		{"bob", "Morning all! @alice, is the **deploy** still on for 11:00?"},
-		{"carol", "Yes — pipeline is green. Release notes: [changelog](https://example.com/changelog)"},
-		{"alice", "Great, I'll keep an eye on the `p99` latency dashboards."},
-		{"bob", "Pushpin holds the streams, Lambda only answers the first request."},
-		{"carol", "Rolling out to eu-west-2 now."},
-		{"alice", "Looks good from here. Nice work everyone!"},
+		{bob, "Morning all! @" + alice + ", is the **deploy** still on for 11:00?"},
+		{carol, "Yes — pipeline is green. Release notes: [changelog](https://example.com/changelog)"},
+		{alice, "Great, I'll keep an eye on the `p99` latency dashboards."},
+		{bob, "Pushpin holds the streams, Lambda only answers the first request."},
+		{carol, "Rolling out to eu-west-2 now."},
+		{alice, "Looks good from here. Nice work everyone!"},
 	} {
-		msg, err := st.send(ctx, "design", m.user, m.text)
+		msg, err := st.send(ctx, room, m.user, m.text)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,15 +475,15 @@ func TestScreenshots(t *testing.T) {
 	}
 	// An edit and a few reactions, as a lived-in room has.
 	design := func(method, path, user string, body any) {
-		if b, status, err := st.api(ctx, method, "/room/design/messages/"+path, user, body); err != nil || status != 200 {
+		if b, status, err := st.api(ctx, method, "/room/"+room+"/messages/"+path, user, body); err != nil || status != 200 {
 			t.Fatalf("%s %s: %d %s %v", method, path, status, b, err)
 		}
 	}
-	design(http.MethodPatch, fmt.Sprint(sent[3].ID), "bob", map[string]string{"text": "Pushpin holds the streams; Lambda only answers the first request."})
+	design(http.MethodPatch, fmt.Sprint(sent[3].ID), bob, map[string]string{"text": "Pushpin holds the streams; Lambda only answers the first request."})
 	for _, r := range []struct {
 		i           int
 		user, emoji string
-	}{{4, "alice", "🎉"}, {4, "bob", "🎉"}, {4, "bob", "👍"}, {5, "bob", "❤️"}, {5, "carol", "❤️"}, {1, "alice", "👍"}} {
+	}{{4, alice, "🎉"}, {4, bob, "🎉"}, {4, bob, "👍"}, {5, bob, "❤️"}, {5, carol, "❤️"}, {1, alice, "👍"}} {
 		design(http.MethodPut, fmt.Sprintf("%d/reactions", sent[r.i].ID), r.user, map[string]any{"emoji": r.emoji, "on": true})
 	}
 	root, err := proc.RepoRoot()
@@ -490,11 +503,11 @@ func TestScreenshots(t *testing.T) {
 	}
 	for _, s := range shots {
 		t.Run(s.name, func(t *testing.T) {
-			alice := newTab(t, suite.browser, st, "alice")
-			alice.do(s.viewport)
-			alice.open(st, "design")
-			alice.waitFor(`document.querySelectorAll('#messages > li').length === 6`, "the conversation")
-			png, err := chromedp.Run(alice.ctx, chromedp.CaptureScreenshot())
+			tb := newTab(t, suite.browser, st, alice)
+			tb.do(s.viewport)
+			tb.open(st, room)
+			tb.waitFor(`document.querySelectorAll('#messages > li').length === 6`, "the conversation")
+			png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
 			if err != nil {
 				t.Fatalf("screenshot: %v", err)
 			}

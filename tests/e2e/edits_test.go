@@ -42,10 +42,14 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
-	alice := newTab(t, suite.browser, st, "alice")
-	bob := newTab(t, suite.browser, st, "bob")
-	alice.open(st, "edits")
-	bob.open(st, "edits")
+	room := freshRoom(t, "edits")
+	// Edits and reactions count against each user's limits: fresh users in
+	// each run.
+	aliceName, bobName, carolName := freshName(t, "alice"), freshName(t, "bob"), freshName(t, "carol")
+	alice := newTab(t, suite.browser, st, aliceName)
+	bob := newTab(t, suite.browser, st, bobName)
+	alice.open(st, room)
+	bob.open(st, room)
 	alice.typeAndSend("helo evryone")
 	bob.waitFor(bodyOf("helo evryone")+` !== ''`, "alice's message")
 	if n := eval[int](bob, `document.querySelectorAll('#messages .edit').length`); n != 0 {
@@ -59,6 +63,11 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 	alice.waitFor(`document.querySelector('.editor') === null`, "the editor to close on Escape")
 
 	alice.editFirstOwn("hello **everyone**")
+	// The editor closes once the page has applied the answer to the edit,
+	// which re-renders the message; the edit's own event, which re-renders
+	// it again, comes before bob's reaction in the room's order, which
+	// alice waits for before she clicks on it.
+	alice.waitFor(`document.querySelector('.editor') === null`, "the editor to close once the edit is saved")
 	for _, tb := range []*tab{alice, bob} {
 		tb.waitFor(bodyOf("hello everyone")+` !== ''`, "the edited text")
 		tb.waitFor(`document.querySelector('#messages > li.msg .edited-mark')?.textContent === '(edited)'`, "the edited mark")
@@ -81,8 +90,8 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 	if got := eval[string](bob, `document.querySelector('.reaction[data-emoji="🎉"]').getAttribute('aria-pressed')`); got != "true" {
 		t.Errorf("bob's own reaction aria-pressed = %s", got)
 	}
-	if got := eval[string](alice, `document.querySelector('.reaction[data-emoji="🎉"]').title`); got != "bob" {
-		t.Errorf("alice sees who reacted as %q, want bob", got)
+	if got := eval[string](alice, `document.querySelector('.reaction[data-emoji="🎉"]').title`); got != bobName {
+		t.Errorf("alice sees who reacted as %q, want %s", got, bobName)
 	}
 	// alice adds hers by clicking the existing button; bob toggles his off.
 	alice.do(chromedp.Click(chromedp.CSS(`.reaction[data-emoji="🎉"]`)))
@@ -92,7 +101,7 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 	bob.waitFor(`document.querySelector('.reaction[data-emoji="🎉"]')?.getAttribute('aria-pressed') === 'false'`, "bob's button released")
 
 	// A reload shows the same.
-	bob.open(st, "edits")
+	bob.open(st, room)
 	bob.waitFor(reactionCount("🎉")+` === 1`, "the reaction after a reload")
 	if got := eval[string](bob, bodyOf("everyone")); got != "hello everyone" {
 		t.Errorf("after a reload bob sees %q", got)
@@ -116,11 +125,11 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 		}
 	})
 	bob.waitFor(`document.getElementById('status').dataset.state !== 'live'`, "the indicator to leave live")
-	path := fmt.Sprintf("/room/edits/messages/%d", id)
-	if b, status, err := st.api(ctx, http.MethodPatch, path, "alice", map[string]string{"text": "hello everyone, edited while bob was away"}); err != nil || status != 200 {
+	path := fmt.Sprintf("/room/%s/messages/%d", room, id)
+	if b, status, err := st.api(ctx, http.MethodPatch, path, aliceName, map[string]string{"text": "hello everyone, edited while bob was away"}); err != nil || status != 200 {
 		t.Fatalf("edit while away: %d %s %v", status, b, err)
 	}
-	if b, status, err := st.api(ctx, http.MethodPut, path+"/reactions", "carol", map[string]any{"emoji": "👍", "on": true}); err != nil || status != 200 {
+	if b, status, err := st.api(ctx, http.MethodPut, path+"/reactions", carolName, map[string]any{"emoji": "👍", "on": true}); err != nil || status != 200 {
 		t.Fatalf("react while away: %d %s %v", status, b, err)
 	}
 	if err := st.startPushpin(ctx); err != nil {
@@ -147,7 +156,7 @@ func TestEditAndReactionsPropagate(t *testing.T) {
 	alice.do(chromedp.Click(chromedp.CSS(`#messages > li.own .edit`)))
 	alice.waitFor(`document.querySelector('.edit-input') !== null`, "the editor")
 	eval[bool](alice, `(() => { document.querySelector('.edit-input').value = 'half-typed'; return true; })()`)
-	if b, status, err := st.api(ctx, http.MethodPatch, path, "alice", map[string]string{"text": "saved from another tab"}); err != nil || status != 200 {
+	if b, status, err := st.api(ctx, http.MethodPatch, path, aliceName, map[string]string{"text": "saved from another tab"}); err != nil || status != 200 {
 		t.Fatalf("edit from another tab: %d %s %v", status, b, err)
 	}
 	alice.waitFor(`document.querySelector('#messages > li.own .body').textContent.includes('another tab')`, "the other tab's edit")
@@ -185,9 +194,10 @@ func TestUnreadDividerTitleAndMentions(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
+	room := freshRoom(t, "unread")
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "unread")
-	if _, err := st.send(ctx, "unread", "bob", "before you left"); err != nil {
+	alice.open(st, room)
+	if _, err := st.send(ctx, room, "bob", "before you left"); err != nil {
 		t.Fatal(err)
 	}
 	alice.waitFor(bodyOf("before you left")+` !== ''`, "the first message")
@@ -195,11 +205,11 @@ func TestUnreadDividerTitleAndMentions(t *testing.T) {
 
 	alice.setHidden(true)
 	for _, text := range []string{"while you were away", "ping @alice, look at this", "and @alicex is someone else"} {
-		if _, err := st.send(ctx, "unread", "bob", text); err != nil {
+		if _, err := st.send(ctx, room, "bob", text); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.send(ctx, "unread", "alice", "from my other device"); err != nil {
+	if _, err := st.send(ctx, room, "alice", "from my other device"); err != nil {
 		t.Fatal(err)
 	}
 	alice.waitFor(`document.querySelectorAll('#messages > li.msg').length === 5`, "the messages sent while hidden")
@@ -242,15 +252,17 @@ func TestUnreadDividerTitleAndMentions(t *testing.T) {
 func TestRateLimitIsShown(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
-	hasty := newTab(t, suite.browser, st, "hasty")
-	hasty.open(st, "limits")
+	room := freshRoom(t, "limits")
+	// hasty uses up his burst of edits: a fresh user in each run.
+	hasty := newTab(t, suite.browser, st, freshName(t, "hasty"))
+	hasty.open(st, room)
 	hasty.typeAndSend("first draft")
 	hasty.waitFor(`document.querySelector('#messages > li.own:not(.pending)') !== null`, "the message")
 	id := eval[int](hasty, `Number(document.querySelector('#messages > li.own').dataset.id)`)
 	// Use up the burst of edits (5 in the test stack) from the page itself.
-	statuses := eval[[]int](hasty, fmt.Sprintf(`Promise.all([1, 2, 3, 4, 5].map(i => fetch('/room/limits/messages/%d', {
+	statuses := eval[[]int](hasty, fmt.Sprintf(`Promise.all([1, 2, 3, 4, 5].map(i => fetch('/room/%s/messages/%d', {
 		method: 'PATCH', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({text: 'draft ' + i}),
-	}).then(r => r.status)))`, id))
+	}).then(r => r.status)))`, room, id))
 	for _, s := range statuses {
 		if s != 200 {
 			t.Fatalf("edits within the burst answered %v, want all 200", statuses)
@@ -259,7 +271,7 @@ func TestRateLimitIsShown(t *testing.T) {
 	// Each edit re-renders the message when its event arrives; a message
 	// from someone else comes after all five in the room's ordered stream,
 	// so once it shows, the button clicked next is the one that stays.
-	if _, err := st.send(testContext(t), "limits", "other", "after the edits"); err != nil {
+	if _, err := st.send(testContext(t), room, "other", "after the edits"); err != nil {
 		t.Fatal(err)
 	}
 	hasty.waitFor(bodyOf("after the edits")+` !== ''`, "the message sent after the edits")

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,6 +18,11 @@ import (
 var suite struct {
 	stack   *testStack
 	browser context.Context
+	// runs is how many times each test runs in this process (-count): the
+	// stack has fresh rooms for each run.
+	runs int
+	// names hands out the fresh names of each run (freshName).
+	names names
 	// skip, when set, is why the stack and browser were not started: every
 	// test skips with it.
 	skip string
@@ -34,7 +40,13 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st, err := startStack(ctx)
+	suite.runs = 1
+	if f := flag.Lookup("test.count"); f != nil {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n > 1 {
+			suite.runs = n
+		}
+	}
+	st, err := startStack(ctx, suite.runs)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start the local stack: %v\n", err)
 		return 1

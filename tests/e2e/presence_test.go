@@ -80,7 +80,7 @@ func (tb *tab) typing() string {
 func TestPresenceAndTyping(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
-	const room = "presence"
+	room := freshRoom(t, "presence")
 	ana := newTab(t, suite.browser, st, "ana")
 	ana.open(st, room)
 	ana.waitHere(1, []string{"ana"}, 30*time.Second)
@@ -176,7 +176,7 @@ func TestPresenceLapseReopensTheStream(t *testing.T) {
 	t.Cleanup(func() { st.faults.presenceTTL.Store(0) })
 	ana := newTab(t, suite.browser, st, "ana")
 	before := st.faults.liveStreams.Load()
-	ana.open(st, "lapse")
+	ana.open(st, freshRoom(t, "lapse"))
 	ana.waitHere(1, []string{"ana"}, 30*time.Second)
 	opened := st.faults.liveStreams.Load()
 	if opened <= before {

@@ -22,16 +22,17 @@ func TestIDsRestartAfterWipe(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
+	room := freshRoom(t, "wiped")
 	for i := 1; i <= 5; i++ {
-		if _, err := st.send(ctx, "wiped", "bob", fmt.Sprintf("before wipe %d", i)); err != nil {
+		if _, err := st.send(ctx, room, "bob", fmt.Sprintf("before wipe %d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "wiped")
+	alice.open(st, room)
 	alice.waitFor(`document.querySelectorAll('#messages > li').length === 5`, "the five messages")
 
-	if err := st.wipeRoom(ctx, "wiped"); err != nil {
+	if err := st.wipeRoom(ctx, room); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.stopPushpin(); err != nil {
@@ -58,7 +59,7 @@ func TestIDsRestartAfterWipe(t *testing.T) {
 
 	want := []string{"after wipe 1", "after wipe 2", "after wipe 3"}
 	for _, text := range want {
-		m, err := st.send(ctx, "wiped", "bob", text)
+		m, err := st.send(ctx, room, "bob", text)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,11 +86,12 @@ func TestLoadMoreAfterShownMessagesDeleted(t *testing.T) {
 	st := suite.stack
 	ctx := testContext(t)
 	const total = 25
+	room := freshRoom(t, "emptied")
 	var ids []int64
 	var want []string
 	for i := 1; i <= total; i++ {
 		text := fmt.Sprintf("emptied %02d", i)
-		m, err := st.send(ctx, "emptied", "alice", text)
+		m, err := st.send(ctx, room, "alice", text)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +99,7 @@ func TestLoadMoreAfterShownMessagesDeleted(t *testing.T) {
 		want = append(want, text)
 	}
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "emptied")
+	alice.open(st, room)
 	shown := len(alice.texts())
 	if shown == 0 || shown >= total {
 		t.Fatalf("first page shows %d messages, want some but not all %d", shown, total)
@@ -105,7 +107,7 @@ func TestLoadMoreAfterShownMessagesDeleted(t *testing.T) {
 	deleteAll := func(ids []int64) {
 		t.Helper()
 		for _, id := range ids {
-			if _, status, err := st.api(ctx, http.MethodDelete, fmt.Sprintf("/room/emptied/messages/%d", id), "alice", nil); err != nil || status != http.StatusNoContent {
+			if _, status, err := st.api(ctx, http.MethodDelete, fmt.Sprintf("/room/%s/messages/%d", room, id), "alice", nil); err != nil || status != http.StatusNoContent {
 				t.Fatalf("delete %d: status %d, %v", id, status, err)
 			}
 		}
@@ -139,7 +141,7 @@ func TestComposerCountsCodePoints(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "composer")
+	alice.open(st, freshRoom(t, "composer"))
 	insert := func(text string) {
 		t.Helper()
 		alice.do(
@@ -203,7 +205,7 @@ func TestComposerHasNoScrollbarForShortText(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "autosize")
+	alice.open(st, freshRoom(t, "autosize"))
 	const fits = `(i => i.scrollHeight <= i.clientHeight)(document.getElementById('input'))`
 	const sizes = `(i => 'scrollHeight ' + i.scrollHeight + ', clientHeight ' + i.clientHeight + ', offsetHeight ' + i.offsetHeight)(document.getElementById('input'))`
 	if !eval[bool](alice, fits) {
@@ -239,7 +241,7 @@ func TestLostAnswerThenLiveMessageClearsError(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	alice := newTab(t, suite.browser, st, "alice")
-	alice.open(st, "unsent")
+	alice.open(st, freshRoom(t, "unsent"))
 	st.faults.loseSendAnswers.Store(true)
 	defer st.faults.loseSendAnswers.Store(false)
 	before := len(st.faults.postedClientIDs())

@@ -31,6 +31,9 @@ import (
 // Configuration of the test stack. Each test uses its own room, so tests
 // never see each other's messages.
 const (
+	// testRooms are the rooms of one run of the tests; a run after the
+	// first in the same process (go test -count=N) uses copies of them
+	// (roomsSpec), so each run starts from empty rooms.
 	testRooms = "live:Live chat,history:History,deletes:Deletes,reconnect:Reconnect," +
 		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer," +
 		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize,presence:Presence,busy:Busy,lapse:Lapse," +
@@ -63,15 +66,33 @@ type testStack struct {
 	// faults lets a test break the path from the browser to Pushpin.
 	faults *faults
 
+	// rooms are the configured room slugs.
+	rooms map[string]bool
+
 	dev   *stack.Stack
 	front *httptest.Server
 	logs  *testkit.LockedBuffer
 }
 
-// startStack starts the local stack on free ports, in memory, and the fault
-// injector in front of its Pushpin.
-func startStack(ctx context.Context) (s *testStack, err error) {
-	s = &testStack{logs: &testkit.LockedBuffer{}}
+// roomsSpec is ROOMS of a stack that serves runs runs of the tests: the
+// rooms of testRooms, then for each run n after the first a copy of each,
+// slug-n named "Name n" (freshName's names).
+func roomsSpec(runs int) string {
+	specs := []string{testRooms}
+	for n := 2; n <= runs; n++ {
+		for _, part := range strings.Split(testRooms, ",") {
+			slug, name, _ := strings.Cut(part, ":")
+			specs = append(specs, fmt.Sprintf("%s-%d:%s %d", slug, n, name, n))
+		}
+	}
+	return strings.Join(specs, ",")
+}
+
+// startStack starts the local stack on free ports, in memory, with rooms
+// for runs runs of the tests, and the fault injector in front of its
+// Pushpin.
+func startStack(ctx context.Context, runs int) (s *testStack, err error) {
+	s = &testStack{logs: &testkit.LockedBuffer{}, rooms: map[string]bool{}}
 	defer func() {
 		if err != nil {
 			s.stop()
@@ -86,7 +107,7 @@ func startStack(ctx context.Context) (s *testStack, err error) {
 	cfg.PushpinPort, cfg.PublishPort, cfg.APIPort, cfg.EdgePort, cfg.DynamoPort = 0, 0, 0, 0, 0
 	cfg.APIKeys, cfg.AdminKey, cfg.SigKey = testAPIKey, testAdminKey, testSigKey
 	cfg.Env = map[string]string{
-		config.EnvRooms:     testRooms,
+		config.EnvRooms:     roomsSpec(runs),
 		config.EnvTableName: testTable,
 		// Short, so that presence (refreshed once per link timeout) expires
 		// within seconds of a visitor leaving: PRESENCE_TTL must exceed it.
@@ -96,6 +117,10 @@ func startStack(ctx context.Context) (s *testStack, err error) {
 		// The tests seed many messages per user through the API; the abuse
 		// limit of sends is not what they test.
 		config.EnvRateLimits: testRateLimits,
+	}
+	for _, part := range strings.Split(cfg.Env[config.EnvRooms], ",") {
+		slug, _, _ := strings.Cut(part, ":")
+		s.rooms[slug] = true
 	}
 	cfg.Log = s.logs
 	if s.dev, err = stack.Start(ctx, cfg); err != nil {

@@ -79,17 +79,20 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 	t.Parallel()
 	e := stackFor(t)
 	room := e.room(t)
+	// Edits and reactions count against each user's limits: users of
+	// their own, so the test runs again in the same process (-count).
+	ann, bob := uniqueUser("Ann Editor"), uniqueUser("bob")
 	base := e.stack.URL() + "/room/" + room + "/messages/"
 	a := e.listen(t, "a", room)
 	b := e.listen(t, "b", room)
-	m1 := e.send(t, room, "Ann Editor", "helo wrld", 1)
+	m1 := e.send(t, room, ann, "helo wrld", 1)
 	a.expectMessage(t, m1)
 	b.expectMessage(t, m1)
 
 	// The author edits through the edge, as a browser does.
 	cid := newClientID()
 	edit := jsonBody(map[string]string{"text": "hello *world*", "clientId": cid})
-	ans := e.call(t, http.MethodPatch, base+"1", edit, browserHeaders("Ann Editor"))
+	ans := e.call(t, http.MethodPatch, base+"1", edit, browserHeaders(ann))
 	if ans.status != http.StatusOK {
 		t.Fatalf("edit: got %s, want 200", ans)
 	}
@@ -100,7 +103,7 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 		l.expectEdit(t, 2, 1, "hello *world*")
 	}
 	// The same edit again (a retry): 200, nothing new.
-	if again := e.call(t, http.MethodPatch, base+"1", edit, browserHeaders("Ann Editor")); again.status != http.StatusOK {
+	if again := e.call(t, http.MethodPatch, base+"1", edit, browserHeaders(ann)); again.status != http.StatusOK {
 		t.Fatalf("repeated edit: got %s, want 200", again)
 	}
 
@@ -108,14 +111,14 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 	react := func(user, emoji string, on bool) answer {
 		return e.call(t, http.MethodPut, base+"1/reactions", jsonBody(map[string]any{"emoji": emoji, "on": on}), browserHeaders(user))
 	}
-	if r := react("bob", "🎉", true); r.status != http.StatusOK || !strings.Contains(string(r.body), `"changed":true`) {
+	if r := react(bob, "🎉", true); r.status != http.StatusOK || !strings.Contains(string(r.body), `"changed":true`) {
 		t.Fatalf("react: got %s", r)
 	}
 	var wg sync.WaitGroup
 	answers := make([]answer, 2)
 	for i := range answers {
 		wg.Go(func() {
-			r, err := e.do(http.MethodPut, base+"1/reactions", jsonBody(map[string]any{"emoji": "👍", "on": true}), browserHeaders("bob"))
+			r, err := e.do(http.MethodPut, base+"1/reactions", jsonBody(map[string]any{"emoji": "👍", "on": true}), browserHeaders(bob))
 			if err != nil {
 				t.Error(err)
 			}
@@ -136,8 +139,8 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 		t.Fatalf("two tabs' identical reactions changed %d times, want 1: %v", changed, answers)
 	}
 	for _, l := range []*listener{a, b} {
-		l.expectEvent(t, 3, "reaction", reaction(room, 1, "bob", "🎉", true))
-		l.expectEvent(t, 4, "reaction", reaction(room, 1, "bob", "👍", true))
+		l.expectEvent(t, 3, "reaction", reaction(room, 1, bob, "🎉", true))
+		l.expectEvent(t, 4, "reaction", reaction(room, 1, bob, "👍", true))
 	}
 
 	// History has the edited text and the reactions.
@@ -158,8 +161,8 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 	// A listener resuming from before the edit gets it and the reactions.
 	resumed := e.listen(t, "resumed after 1", room, withLastEventID(1))
 	resumed.expectEdit(t, 2, 1, "hello *world*")
-	resumed.expectEvent(t, 3, "reaction", reaction(room, 1, "bob", "🎉", true))
-	resumed.expectEvent(t, 4, "reaction", reaction(room, 1, "bob", "👍", true))
+	resumed.expectEvent(t, 3, "reaction", reaction(room, 1, bob, "🎉", true))
+	resumed.expectEvent(t, 4, "reaction", reaction(room, 1, bob, "👍", true))
 	// From the start: the message as it is now, then the same events.
 	fromStart := e.listen(t, "resumed after 0", room, withLastEventID(0))
 	f := fromStart.next(t, liveWait)
@@ -169,25 +172,25 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 	fromStart.expectEdit(t, 2, 1, "hello *world*")
 
 	// Only the author edits; unknown ids; a deleted message takes nothing.
-	expectError(t, "someone else's edit", e.call(t, http.MethodPatch, base+"1", jsonBody(map[string]string{"text": "mine"}), browserHeaders("bob")),
+	expectError(t, "someone else's edit", e.call(t, http.MethodPatch, base+"1", jsonBody(map[string]string{"text": "mine"}), browserHeaders(bob)),
 		http.StatusForbidden, "only the author may edit a message")
-	expectError(t, "unknown id", e.call(t, http.MethodPatch, base+"99", jsonBody(map[string]string{"text": "x"}), browserHeaders("Ann Editor")),
+	expectError(t, "unknown id", e.call(t, http.MethodPatch, base+"99", jsonBody(map[string]string{"text": "x"}), browserHeaders(ann)),
 		http.StatusNotFound, "message not found")
-	expectError(t, "emoji outside the set", react("bob", "🍕", true), http.StatusBadRequest, "emoji must be one of 👍 ❤️ 😂 🎉 😮 😢")
-	if d := e.call(t, http.MethodDelete, base+"1", nil, browserHeaders("Ann Editor")); d.status != http.StatusNoContent {
+	expectError(t, "emoji outside the set", react(bob, "🍕", true), http.StatusBadRequest, "emoji must be one of 👍 ❤️ 😂 🎉 😮 😢")
+	if d := e.call(t, http.MethodDelete, base+"1", nil, browserHeaders(ann)); d.status != http.StatusNoContent {
 		t.Fatalf("delete: %s", d)
 	}
 	a.expectEvent(t, 5, "delete", map[string]any{"id": 1, "room": room})
-	expectError(t, "edit after delete", e.call(t, http.MethodPatch, base+"1", jsonBody(map[string]string{"text": "x"}), browserHeaders("Ann Editor")),
+	expectError(t, "edit after delete", e.call(t, http.MethodPatch, base+"1", jsonBody(map[string]string{"text": "x"}), browserHeaders(ann)),
 		http.StatusConflict, "the message was deleted")
-	expectError(t, "reaction after delete", react("bob", "😮", true), http.StatusConflict, "the message was deleted")
+	expectError(t, "reaction after delete", react(bob, "😮", true), http.StatusConflict, "the message was deleted")
 	e.expectPublished(t, room, idRange(1, 5))
 
 	// Resuming from before it all now replays no text of the deleted
 	// message: the edit is skipped like the message's tombstone.
 	late := e.listen(t, "resumed after delete", room, withLastEventID(0))
-	late.expectEvent(t, 3, "reaction", reaction(room, 1, "bob", "🎉", true))
-	late.expectEvent(t, 4, "reaction", reaction(room, 1, "bob", "👍", true))
+	late.expectEvent(t, 3, "reaction", reaction(room, 1, bob, "🎉", true))
+	late.expectEvent(t, 4, "reaction", reaction(room, 1, bob, "👍", true))
 	late.expectEvent(t, 5, "delete", map[string]any{"id": 1, "room": room})
 }
 
@@ -335,24 +338,25 @@ func TestLostEditRecoveredThroughNextLink(t *testing.T) {
 	e := stackFor(t)
 	room := e.room(t)
 	channel := "room-" + room
+	lou, mo := uniqueUser("Lou"), uniqueUser("Mo")
 	l := e.listen(t, "listener", room)
-	m1 := e.send(t, room, "Lou", "befor", 1)
+	m1 := e.send(t, room, lou, "befor", 1)
 	l.expectMessage(t, m1)
 
 	e.publish.DropNext(channel)
 	u := e.stack.URL() + "/room/" + room + "/messages/1"
-	if a := e.call(t, http.MethodPatch, u, jsonBody(map[string]string{"text": "before"}), scriptHeaders("Lou")); a.status != http.StatusOK {
+	if a := e.call(t, http.MethodPatch, u, jsonBody(map[string]string{"text": "before"}), scriptHeaders(lou)); a.status != http.StatusOK {
 		t.Fatalf("edit: %s", a)
 	}
 	if got := e.publish.Dropped(channel); !slices.Equal(got, []string{"2"}) {
 		t.Fatalf("dropped publishes on %s: got %v, want [2]", channel, got)
 	}
-	if a := e.call(t, http.MethodPut, u+"/reactions", jsonBody(map[string]any{"emoji": "😮", "on": true}), scriptHeaders("Mo")); a.status != http.StatusOK {
+	if a := e.call(t, http.MethodPut, u+"/reactions", jsonBody(map[string]any{"emoji": "😮", "on": true}), scriptHeaders(mo)); a.status != http.StatusOK {
 		t.Fatalf("react: %s", a)
 	}
 	// Pushpin holds the reaction (prev-id 2) for 5–10 s waiting for 2, then
 	// follows the next link, whose answer carries the edit and the reaction.
 	l.expectEdit(t, 2, 1, "before")
-	l.expectEvent(t, 3, "reaction", reaction(room, 1, "Mo", "😮", true))
+	l.expectEvent(t, 3, "reaction", reaction(room, 1, mo, "😮", true))
 	e.expectPublished(t, room, idRange(1, 3))
 }
