@@ -153,8 +153,8 @@ func TestEditsAndReactionsThroughPushpin(t *testing.T) {
 		t.Fatalf("history: %s (%v)", hist, err)
 	}
 	hm := decodeEdited(t, p.Messages[0])
-	if hm.Text != "hello *world*" || hm.EditedAt == "" || !slices.Equal(hm.Reactions["🎉"], []string{"bob"}) ||
-		!slices.Equal(hm.Reactions["👍"], []string{"bob"}) || len(hm.Reactions) != 2 {
+	if hm.Text != "hello *world*" || hm.EditedAt == "" || !slices.Equal(hm.Reactions["🎉"], []string{bob}) ||
+		!slices.Equal(hm.Reactions["👍"], []string{bob}) || len(hm.Reactions) != 2 {
 		t.Fatalf("history message = %+v", hm)
 	}
 
