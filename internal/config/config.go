@@ -39,6 +39,7 @@ const (
 	EnvLinkTimeout     = "LINK_TIMEOUT"
 	EnvKeepAlive       = "KEEP_ALIVE"
 	EnvPresenceTTL     = "PRESENCE_TTL"
+	EnvReconnectSpread = "RECONNECT_SPREAD"
 	EnvLogLevel        = "LOG_LEVEL"
 	// EnvRateLimits is read by the send function's constructor, the only
 	// one that writes under a limit ("send=20/1m/10,react=60/1m" over
@@ -69,6 +70,11 @@ const (
 	// DefaultKeepAlive is KEEP_ALIVE when unset: the GRIP hold's default
 	// (grip.DefaultKeepAlive; the stream function's test checks they agree).
 	DefaultKeepAlive = 20 * time.Second
+	// DefaultReconnectSpread is RECONNECT_SPREAD when unset: browsers
+	// reconnect after a dropped stream 1 s plus up to this long (drawn per
+	// stream), so a proxy restart that drops every listener of a room brings
+	// them back over this span (docs/soak.md, Connect storms).
+	DefaultReconnectSpread = 3 * time.Second
 	// DefaultPresenceSlack is how much longer than LINK_TIMEOUT a visitor
 	// stays present when PRESENCE_TTL is unset: room for a late next link.
 	DefaultPresenceSlack = 30 * time.Second
@@ -109,6 +115,12 @@ type Config struct {
 	// LinkTimeout + DefaultPresenceSlack, and always more than LinkTimeout,
 	// the cadence of those invocations.
 	PresenceTTL time.Duration
+	// ReconnectSpread is RECONNECT_SPREAD: the span over which the SSE
+	// retry field spreads browsers' reconnects after a dropped stream
+	// (default 3s). Widen it for rooms of many thousand listeners, whose
+	// reconnects would otherwise exceed what one DynamoDB partition reads
+	// a second.
+	ReconnectSpread time.Duration
 }
 
 // Load reads every variable through getenv (os.Getenv in production). It
@@ -123,6 +135,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ProfanityFilter: true,
 		LinkTimeout:     DefaultLinkTimeout,
 		KeepAlive:       DefaultKeepAlive,
+		ReconnectSpread: DefaultReconnectSpread,
 	}
 	var errs []error
 
@@ -176,6 +189,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("config: %s: %w", EnvKeepAlive, err))
 		}
 		c.KeepAlive = d
+	}
+	if v := get(EnvReconnectSpread); v != "" {
+		d, err := parseSeconds(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", EnvReconnectSpread, err))
+		}
+		c.ReconnectSpread = d
 	}
 	c.PresenceTTL = c.LinkTimeout + DefaultPresenceSlack
 	if v := get(EnvPresenceTTL); v != "" {

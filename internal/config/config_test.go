@@ -26,8 +26,8 @@ func TestLoadDefaults(t *testing.T) {
 	if !c.ProfanityFilter {
 		t.Error("ProfanityFilter = false, want true by default")
 	}
-	if c.RetentionDays != 0 || c.LinkTimeout != 60*time.Second || c.KeepAlive != 20*time.Second {
-		t.Errorf("retention, link timeout, keep-alive = %d, %v, %v", c.RetentionDays, c.LinkTimeout, c.KeepAlive)
+	if c.RetentionDays != 0 || c.LinkTimeout != 60*time.Second || c.KeepAlive != 20*time.Second || c.ReconnectSpread != 3*time.Second {
+		t.Errorf("retention, link timeout, keep-alive, reconnect spread = %d, %v, %v, %v", c.RetentionDays, c.LinkTimeout, c.KeepAlive, c.ReconnectSpread)
 	}
 	if len(c.APIKeys) != 0 {
 		t.Errorf("APIKeys %v: want none", c.APIKeys)
@@ -46,6 +46,7 @@ func TestLoadValues(t *testing.T) {
 		EnvRetentionDays:   "30",
 		EnvLinkTimeout:     "2m",
 		EnvKeepAlive:       "25",
+		EnvReconnectSpread: "10s",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -56,8 +57,8 @@ func TestLoadValues(t *testing.T) {
 	if strings.Join(c.APIKeys, "|") != "k1|k2" {
 		t.Errorf("APIKeys = %q, want [k1 k2]", c.APIKeys)
 	}
-	if c.ProfanityFilter || c.RetentionDays != 30 || c.LinkTimeout != 2*time.Minute || c.KeepAlive != 25*time.Second {
-		t.Errorf("filter %v retention %d link %v keep-alive %v", c.ProfanityFilter, c.RetentionDays, c.LinkTimeout, c.KeepAlive)
+	if c.ProfanityFilter || c.RetentionDays != 30 || c.LinkTimeout != 2*time.Minute || c.KeepAlive != 25*time.Second || c.ReconnectSpread != 10*time.Second {
+		t.Errorf("filter %v retention %d link %v keep-alive %v reconnect spread %v", c.ProfanityFilter, c.RetentionDays, c.LinkTimeout, c.KeepAlive, c.ReconnectSpread)
 	}
 	for name, check := range map[string]func() error{"send": c.RequireSend, "history": c.RequireHistory, "stream": c.RequireStream} {
 		if err := check(); err != nil {
@@ -83,6 +84,8 @@ func TestLoadErrors(t *testing.T) {
 		{"link timeout garbage", map[string]string{EnvLinkTimeout: "soon"}, EnvLinkTimeout},
 		{"link timeout zero", map[string]string{EnvLinkTimeout: "0"}, EnvLinkTimeout},
 		{"keep-alive fraction", map[string]string{EnvKeepAlive: "1500ms"}, EnvKeepAlive},
+		{"reconnect spread zero", map[string]string{EnvReconnectSpread: "0"}, EnvReconnectSpread},
+		{"reconnect spread garbage", map[string]string{EnvReconnectSpread: "wide"}, EnvReconnectSpread},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,7 +147,7 @@ func TestRequire(t *testing.T) {
 func TestLoadRefusesSecondsThatOverflow(t *testing.T) {
 	t.Parallel()
 	for _, v := range []string{"36028797018963969", "9223372036854775807", "99999999999999999999"} {
-		for _, name := range []string{EnvLinkTimeout, EnvKeepAlive} {
+		for _, name := range []string{EnvLinkTimeout, EnvKeepAlive, EnvReconnectSpread} {
 			env := map[string]string{name: v}
 			if c, err := Load(func(k string) string { return env[k] }); err == nil {
 				t.Errorf("%s=%s loaded (link %v, keep-alive %v), want an error", name, v, c.LinkTimeout, c.KeepAlive)

@@ -52,7 +52,7 @@ func New(ctx context.Context, getenv func(string) string, log *slog.Logger) (htt
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %w", err)
 	}
-	so := streamhandler.Options{LinkTimeout: cfg.LinkTimeout, KeepAlive: cfg.KeepAlive}
+	so := holdOptions(cfg)
 	// With somewhere to publish, streams that ask for live events keep
 	// presence; without, every stream is the reliable hold alone.
 	pc, err := grip.PublishConfigFromEnv(getenv)
@@ -66,6 +66,11 @@ func New(ctx context.Context, getenv func(string) string, log *slog.Logger) (htt
 		}
 	}
 	return streamhandler.New(svc, verifier, so, handler.WithLogger(log)), nil
+}
+
+// holdOptions are the stream handler's options that the configuration sets.
+func holdOptions(cfg config.Config) streamhandler.Options {
+	return streamhandler.Options{LinkTimeout: cfg.LinkTimeout, KeepAlive: cfg.KeepAlive, RetryJitter: cfg.ReconnectSpread}
 }
 
 // newLive builds the presence side of the stream function: presence items
