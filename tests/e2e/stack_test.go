@@ -37,7 +37,7 @@ const (
 	testRooms = "live:Live chat,history:History,deletes:Deletes,reconnect:Reconnect," +
 		"xss:XSS,guests:Guests,retry:Retry,design:Design Review,composer:Composer," +
 		"wiped:Wiped,emptied:Emptied,unsent:Unsent,autosize:Autosize,presence:Presence,busy:Busy,lapse:Lapse," +
-		"edits:Edits,unread:Unread,limits:Limits"
+		"edits:Edits,unread:Unread,limits:Limits,picker:Picker"
 	testAPIKey   = "e2e-api-key"
 	testAdminKey = "e2e-admin-key"
 	testSigKey   = "e2e-grip-signing-key"

@@ -73,6 +73,99 @@ function hueOf(name) {
   return (Math.imul(h, 2654435761) >>> 0) % 360;
 }
 
+/**
+ * The "add a reaction" button that opens picker.
+ * @param {Element} picker
+ * @returns {HTMLElement | null}
+ */
+function pickerButton(picker) {
+  return picker.closest('.bubble')?.querySelector('.react-add') ?? null;
+}
+
+/**
+ * Makes button the one emoji of picker in the tab order, and focuses it.
+ * @param {Element} picker
+ * @param {HTMLElement} button
+ */
+function rove(picker, button) {
+  for (const b of picker.querySelectorAll('button')) {
+    b.tabIndex = b === button ? 0 : -1;
+  }
+  button.focus();
+}
+
+/**
+ * Opens picker and focuses an emoji: at (default: the one last in the tab
+ * order, the first at the start).
+ * @param {HTMLElement} picker
+ * @param {HTMLElement | null} [at]
+ */
+function openPicker(picker, at = null) {
+  picker.hidden = false;
+  pickerButton(picker)?.setAttribute('aria-expanded', 'true');
+  const target = at ?? picker.querySelector('button[tabindex="0"]') ?? picker.querySelector('button');
+  if (target instanceof HTMLElement) {
+    rove(picker, target);
+  }
+}
+
+/**
+ * Closes picker; refocus puts the focus back on the button that opened it
+ * (after Escape or a choice), which a click elsewhere must not do.
+ * @param {HTMLElement} picker
+ * @param {boolean} refocus
+ */
+function closePicker(picker, refocus) {
+  const add = pickerButton(picker);
+  const hadFocus = picker.contains(document.activeElement);
+  picker.hidden = true;
+  add?.setAttribute('aria-expanded', 'false');
+  if (refocus || hadFocus) {
+    add?.focus();
+  }
+}
+
+/**
+ * The keys of an open picker (a toolbar): arrows move between the emoji,
+ * wrapping at the ends, Home and End go to the first and last, Escape
+ * closes. Enter and Space are the buttons' own.
+ * @param {HTMLElement} picker
+ * @param {KeyboardEvent} e
+ */
+function pickerKey(picker, e) {
+  if (e.altKey || e.ctrlKey || e.metaKey) {
+    return;
+  }
+  const buttons = /** @type {HTMLElement[]} */ ([...picker.querySelectorAll('button')]);
+  const i = buttons.findIndex((b) => b === document.activeElement);
+  const n = buttons.length;
+  let next;
+  switch (e.key) {
+    case 'ArrowRight':
+    case 'ArrowDown':
+      next = (i + 1) % n;
+      break;
+    case 'ArrowLeft':
+    case 'ArrowUp':
+      next = (i - 1 + n) % n;
+      break;
+    case 'Home':
+      next = 0;
+      break;
+    case 'End':
+      next = n - 1;
+      break;
+    case 'Escape':
+      e.preventDefault();
+      closePicker(picker, true);
+      return;
+    default:
+      return;
+  }
+  e.preventDefault();
+  rove(picker, buttons[next]);
+}
+
 export class MessageList {
   /**
    * @param {HTMLOListElement} list
@@ -282,6 +375,13 @@ export class MessageList {
     const li = this.render(next);
     const editor = old.querySelector('.editor');
     const focused = editor?.contains(document.activeElement) ? document.activeElement : null;
+    // An open picker stays open, and a focused reaction control focused,
+    // in the new row (its emoji pressed as they are now).
+    const wasOpen = old.querySelector('.react-picker:not([hidden])') !== null;
+    const active = document.activeElement;
+    const activeEmoji =
+      active instanceof HTMLElement && old.querySelector('.react-picker')?.contains(active) ? active.dataset.emoji : undefined;
+    const addFocused = active instanceof HTMLElement && active.classList.contains('react-add') && old.contains(active);
     if (editor) {
       // The viewer is editing it (another tab saved first): keep the
       // editor and what it holds, and its focus (moving it blurs it).
@@ -293,6 +393,20 @@ export class MessageList {
     old.replaceWith(li);
     if (focused instanceof HTMLElement) {
       focused.focus();
+    }
+    const picker = li.querySelector('.react-picker');
+    if (picker instanceof HTMLElement && (wasOpen || activeEmoji !== undefined)) {
+      const at = [...picker.querySelectorAll('button')].find((b) => b.dataset.emoji === activeEmoji) ?? null;
+      if (at) {
+        openPicker(picker, at);
+      } else {
+        // Open, the focus elsewhere: keep it where it is.
+        picker.hidden = false;
+        li.querySelector('.react-add')?.setAttribute('aria-expanded', 'true');
+      }
+    }
+    if (addFocused) {
+      li.querySelector('.react-add')?.focus();
     }
     this.byId.set(msg.id, li);
     this.data.set(msg.id, next);
@@ -478,7 +592,12 @@ export class MessageList {
   /**
    * Adds the "add a reaction" button to a message's meta line and its
    * picker (the six emoji, each pressed when the viewer used it) to the
-   * bubble.
+   * bubble. The picker is a toolbar (WAI-ARIA): opening it focuses an
+   * emoji; one emoji at a time is in the tab order (roving tabindex);
+   * Left/Right and Up/Down move between them, wrapping, Home and End go to
+   * the ends; Enter or Space chooses; Escape closes it and focuses the
+   * button again, as choosing does. Down or Up on the button opens it on
+   * the first or last emoji.
    * @param {number} id
    * @param {HTMLElement} meta
    * @param {HTMLElement} bubble
@@ -492,25 +611,43 @@ export class MessageList {
     add.setAttribute('aria-expanded', 'false');
     const picker = document.createElement('div');
     picker.className = 'react-picker';
-    picker.setAttribute('role', 'group');
+    picker.setAttribute('role', 'toolbar');
     picker.setAttribute('aria-label', 'Reactions');
     picker.hidden = true;
-    for (const emoji of REACTION_EMOJI) {
+    REACTION_EMOJI.forEach((emoji, i) => {
       const b = document.createElement('button');
       b.type = 'button';
       b.dataset.emoji = emoji;
       b.textContent = emoji;
+      b.tabIndex = i === 0 ? 0 : -1;
       b.setAttribute('aria-pressed', String(this.reacted(id, emoji)));
       b.addEventListener('click', () => {
-        picker.hidden = true;
-        add.setAttribute('aria-expanded', 'false');
+        closePicker(picker, true);
         this.onReact(id, emoji, !this.reacted(id, emoji));
       });
       picker.append(b);
-    }
+    });
+    picker.addEventListener('keydown', (e) => pickerKey(picker, e));
+    // Tabbing out of an open picker closes it, as a click elsewhere does.
+    picker.addEventListener('focusout', (e) => {
+      const to = e.relatedTarget;
+      if (to instanceof Node && !picker.contains(to) && to !== add) {
+        closePicker(picker, false);
+      }
+    });
     add.addEventListener('click', () => {
-      picker.hidden = !picker.hidden;
-      add.setAttribute('aria-expanded', String(!picker.hidden));
+      if (picker.hidden) {
+        openPicker(picker);
+      } else {
+        closePicker(picker, false);
+      }
+    });
+    add.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const buttons = picker.querySelectorAll('button');
+        openPicker(picker, e.key === 'ArrowDown' ? buttons[0] : buttons[buttons.length - 1]);
+      }
     });
     meta.append(add);
     bubble.append(picker);
@@ -523,12 +660,11 @@ export class MessageList {
    */
   closePickers(target) {
     for (const picker of this.list.querySelectorAll('.react-picker:not([hidden])')) {
-      const add = picker.closest('.bubble')?.querySelector('.react-add');
+      const add = pickerButton(picker);
       if (target instanceof Node && (picker.contains(target) || add?.contains(target))) {
         continue;
       }
-      picker.hidden = true;
-      add?.setAttribute('aria-expanded', 'false');
+      closePicker(/** @type {HTMLElement} */ (picker), false);
     }
   }
 
