@@ -42,12 +42,16 @@ func TestReactionPickerKeyboard(t *testing.T) {
 	requireSuite(t)
 	st := suite.stack
 	ctx := testContext(t)
-	m, err := st.send(ctx, "picker", "alice", "react to me")
+	room := freshRoom(t, "picker")
+	// An edit and reactions count against the users' limits: fresh users
+	// in each run.
+	alice, bobName := freshName(t, "alice"), freshName(t, "bob")
+	m, err := st.send(ctx, room, alice, "react to me")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob := newTab(t, suite.browser, st, "bob")
-	bob.open(st, "picker")
+	bob := newTab(t, suite.browser, st, bobName)
+	bob.open(st, room)
 	bob.waitFor(bodyOf("react to me")+` !== ''`, "alice's message")
 
 	// Enter on the button opens the picker on its first emoji.
@@ -77,8 +81,8 @@ func TestReactionPickerKeyboard(t *testing.T) {
 	// alice edits her message: the edit event re-renders it, and the
 	// picker stays open with the focus where it was. Keys go only after
 	// the edit is shown.
-	path := fmt.Sprintf("/room/picker/messages/%d", m.ID)
-	if b, status, err := st.api(ctx, http.MethodPatch, path, "alice", map[string]string{"text": "react to me, edited"}); err != nil || status != http.StatusOK {
+	path := fmt.Sprintf("/room/%s/messages/%d", room, m.ID)
+	if b, status, err := st.api(ctx, http.MethodPatch, path, alice, map[string]string{"text": "react to me, edited"}); err != nil || status != http.StatusOK {
 		t.Fatalf("edit: %d %s %v", status, b, err)
 	}
 	bob.waitFor(bodyOf("edited")+` !== ''`, "the edit")
