@@ -514,7 +514,9 @@ func TestScreenshots(t *testing.T) {
 			if len(png) < 1000 {
 				t.Fatalf("screenshot is only %d bytes", len(png))
 			}
-			path := filepath.Join(outDir, s.name)
+			// A later run of -count writes room-desktop-2.png and so on: the
+			// first run's pictures keep their names.
+			path := filepath.Join(outDir, freshName(t, strings.TrimSuffix(s.name, ".png"))+".png")
 			if err := os.WriteFile(path, png, 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -113,7 +113,7 @@ func TestPresenceAndTyping(t *testing.T) {
 	guest.waitWithin(`document.getElementById('typing').textContent === 'bob is typing…'`, "bob is typing (guest)", 30*time.Second)
 	// Screenshot of the room with its visitors, panel open, bob typing.
 	ana.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('presence').open = true`))
-	shot(t, ana, "room-presence.png")
+	shot(t, ana, freshName(t, "room-presence")+".png")
 	ana.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('presence').open = false`))
 	if got := bob.typing(); got != "" {
 		t.Errorf("bob's own page says %q", got)
