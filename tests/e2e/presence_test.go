@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,19 +10,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/fanout-chat/serverless-chat/tools/proc"
+	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
-// presenceWait bounds the wait for someone who left to expire: the test
-// stack's PRESENCE_TTL (testPresenceTTL) after their last refresh, with a
-// wide margin for a loaded machine. Waits end as soon as the page shows it.
+// presenceWait is how long someone who left usually takes to expire: the
+// test stack's PRESENCE_TTL (testPresenceTTL) after their last refresh,
+// with a margin. Waits end as soon as the page shows it.
 const presenceWait = 90 * time.Second
 
-// waitWithin polls a JavaScript predicate until it is true, for up to d.
-func (tb *tab) waitWithin(predicate, what string, d time.Duration) {
+// waitWithin polls a JavaScript predicate until it is true: usually within
+// d, and for testkit.Patience, so a loaded machine is not a failure.
+func (tb *tab) waitWithin(predicate, what string, usual time.Duration) {
 	tb.t.Helper()
+	d := testkit.Patience(tb.t, usual)
 	ctx, cancel := context.WithTimeout(tb.ctx, d+5*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate,
@@ -67,6 +72,43 @@ func (tb *tab) leave() {
 	tb.do(chromedp.Navigate("about:blank"))
 }
 
+// typingInFlight is a script run in each of a tab's pages before its own
+// scripts: window.typingInFlight counts the typing signals the page has
+// sent and not yet had answered.
+const typingInFlight = `(() => {
+	const send = window.fetch;
+	window.typingInFlight = 0;
+	window.fetch = function (url, init) {
+		if (!String(url).endsWith('/typing')) {
+			return send.apply(this, arguments);
+		}
+		window.typingInFlight++;
+		return send.apply(this, arguments).finally(() => { window.typingInFlight--; });
+	};
+})()`
+
+// countTyping makes the pages tb opens from now on count their typing
+// signals in flight (typingInFlight).
+func (tb *tab) countTyping() {
+	tb.t.Helper()
+	tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: typingInFlight})
+		if err != nil {
+			return fmt.Errorf("add the typing counter: %w", err)
+		}
+		return nil
+	}))
+}
+
+// typingAnswered waits until every typing signal tb's page sent has been
+// answered, so published: each keystroke may send one (one per 3 s at most,
+// which a slow machine's keystrokes can span), and one still on its way
+// when the next signal or message goes could reach the others after it.
+func (tb *tab) typingAnswered() {
+	tb.t.Helper()
+	tb.waitFor(`window.typingInFlight === 0`, "the typing signals to be answered")
+}
+
 // typing returns the typing line, "" when hidden.
 func (tb *tab) typing() string {
 	return eval[string](tb, `(() => { const el = document.getElementById('typing'); return el.hidden ? '' : el.textContent; })()`)
@@ -92,6 +134,7 @@ func TestPresenceAndTyping(t *testing.T) {
 	}
 
 	bob := newTab(t, suite.browser, st, "bob")
+	bob.countTyping()
 	bob.open(st, room)
 	bob.waitHere(2, []string{"ana", "bob"}, 30*time.Second)
 	ana.waitHere(2, []string{"ana", "bob"}, 30*time.Second)
@@ -119,6 +162,7 @@ func TestPresenceAndTyping(t *testing.T) {
 		t.Errorf("bob's own page says %q", got)
 	}
 	// He sends: his message clears it.
+	bob.typingAnswered()
 	bob.do(pressEnter(false))
 	ana.waitFor(`[...document.querySelectorAll('#messages > li .body')].some(b => b.innerText.trim() === 'hello ana')`, "bob's message")
 	if got := ana.typing(); got != "" {
@@ -128,6 +172,7 @@ func TestPresenceAndTyping(t *testing.T) {
 	bob.do(chromedp.SendKeys(chromedp.ID("input"), "one more"))
 	ana.waitWithin(`document.getElementById('typing').textContent === 'bob is typing…' && !document.getElementById('typing').hidden`,
 		"bob typing again", 30*time.Second)
+	bob.typingAnswered()
 	bob.do(chromedp.Evaluate[chromedp.Void](`(() => { const i = document.getElementById('input'); i.value = ''; i.dispatchEvent(new Event('input')); })()`))
 	ana.waitWithin(`document.getElementById('typing').hidden`, "bob's typing to clear", 30*time.Second)
 
@@ -182,11 +227,14 @@ func TestPresenceLapseReopensTheStream(t *testing.T) {
 	if opened <= before {
 		t.Fatalf("live stream requests %d → %d, want ana's", before, opened)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	// Usually within seconds (the ttl); a loaded machine gets the run's
+	// patience.
+	patience := testkit.Patience(t, 60*time.Second)
+	deadline := time.Now().Add(patience)
 	for st.faults.liveStreams.Load() == opened {
 		if time.Now().After(deadline) {
-			t.Fatalf("ana's page opened no new stream in 60 s while its presence lapsed; presence: %s",
-				ana.evalString(`document.getElementById('presence')?.innerText`))
+			t.Fatalf("ana's page opened no new stream in %v while its presence lapsed; presence: %s",
+				patience, ana.evalString(`document.getElementById('presence')?.innerText`))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
