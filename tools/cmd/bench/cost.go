@@ -26,6 +26,19 @@ type costConfig struct {
 	// few periods.
 	Idle        time.Duration
 	LinkTimeout int
+	// LiveListeners is how many live listeners (the web page's stream) are
+	// watched for Idle as well (0: none).
+	LiveListeners int
+}
+
+// presenceTTL is the PRESENCE_TTL of the cost run: twice its LINK_TIMEOUT,
+// so that the refresh gap (a quarter of it) stays well below the cadence
+// of the next links. With the default (LINK_TIMEOUT + 30 s) the gap would
+// be its 5-s bound, as long as the run's short LINK_TIMEOUT, and a next
+// link fetched a little early would write and publish nothing: fewer
+// refreshes than at the 60-s default, where every next link refreshes.
+func (c costConfig) presenceTTL() time.Duration {
+	return 2 * time.Duration(c.LinkTimeout) * time.Second
 }
 
 // usage is what the origin did in one window: invocations and billed
@@ -105,6 +118,8 @@ type costReport struct {
 	Elapsed time.Duration
 	Samples []costSample
 	Idle    idleSample
+	// Live is the live listeners' usage (Listeners 0: not measured).
+	Live liveSample
 	// MemoryMB is each function's configured memory; DefaultLinkTimeout the
 	// template's LinkTimeout default.
 	MemoryMB           map[string]int
@@ -145,6 +160,11 @@ func (b *bench) measureCost(ctx context.Context, cfg costConfig, root string) (c
 		rep.Samples = append(rep.Samples, s)
 		if n == idleAt {
 			rep.Idle = idle
+		}
+	}
+	if cfg.LiveListeners > 0 {
+		if rep.Live, err = b.liveRun(ctx, cfg); err != nil {
+			return rep, err
 		}
 	}
 	return rep, nil

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/tools/load"
 
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -198,7 +200,7 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 			return fmt.Sprintf("$%.0f", v)
 		case v >= 1:
 			return fmt.Sprintf("$%.2f", v)
-		case v >= 0.0001 || v == 0:
+		case v >= 0.001 || v == 0:
 			return fmt.Sprintf("$%.4f", v)
 		default:
 			return fmt.Sprintf("$%.2g", v)
@@ -263,6 +265,28 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 			inv/float64(id.Listeners)/(id.Window.Seconds()/id.LinkTimeout.Seconds()), id.Usage.BilledMs/math.Max(inv, 1), id.Usage.DDB.RRU/math.Max(inv, 1))
 		pf("")
 	}
+	if lv := r.Live; lv.Listeners > 0 {
+		l := float64(lv.Listeners)
+		pf("Live (the web page's stream, `?live=1`, as it opens it): %d listeners, each its own signed-in user, in a room of their own, "+
+			"with LINK_TIMEOUT=%s and PRESENCE_TTL=%s (a refresh gap of %s, below the cadence of the links). Opening them took %.2f stream "+
+			"invocations, %.2f DynamoDB calls (%s), %.2f WRU, %.2f RRU and %.2f publishes per listener, and each received %.1f frames (%s).",
+			lv.Listeners, lv.LinkTimeout, lv.PresenceTTL, min(chat.MaxRefreshGap, lv.PresenceTTL/4),
+			float64(lv.Open.invocationsStream)/l, float64(lv.Open.DDB.total())/l, lv.Open.DDB.calls(), lv.Open.DDB.BilledWRU/l, lv.Open.DDB.RRU/l,
+			float64(lv.Open.Publishes)/l, float64(frameTotal(lv.OpenFrame))/l, frameList(lv.OpenFrame))
+		if lr, ok := lv.rates(); ok {
+			pf("Then, watched for %s with nothing sent: %d stream invocations (**%.2f per listener per LINK_TIMEOUT**: each listener's next link "+
+				"came every LINK_TIMEOUT + %.2f s, the lag added to the default below), each %.2f billed ms, "+
+				"%.2f DynamoDB calls (%s in all), %.2f WRU, %.2f RRU and %.2f publishes; the listeners received %s, "+
+				"**%.2f presence frames per publish per listener**: each refresh reached every live listener of the room (priced as 1; "+
+				"what a window misses of it is its edges and the moments a stream is between two holds, a share of about lag / LINK_TIMEOUT).",
+				lv.Window.Round(time.Second), lv.Usage.invocationsStream, lr.PerPeriod, lr.Lag, lr.Ms, lr.Calls, lv.Usage.DDB.calls(), lr.WRU, lr.RRU,
+				lr.Publishes, frameList(lv.Frames), lr.Reach)
+		} else {
+			pf("Then, watched for %s: no stream invocation or publish to derive rates from (%d invocations, %d publishes).",
+				lv.Window.Round(time.Second), lv.Usage.invocationsStream, lv.Usage.Publishes)
+		}
+		pf("")
+	}
 	pf("## Cost of 1M messages")
 	pf("")
 	pf("Connection time is left out here (it is per listener-hour, below). This port: one send invocation and one HTTP API")
@@ -319,27 +343,74 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 	pf("## One idle listener for an hour")
 	pf("")
 	lt := r.DefaultLinkTimeout
-	pf("| design | what an idle listener costs | invocations / hour | per hour | per 1,000 listeners for 30 days |")
-	pf("|---|---|---:|---:|---:|")
+	pf("| design | what an idle listener costs | invocations / hour | Fanout messages / hour: per listener; per room | per hour | per 1,000 listeners for 30 days |")
+	pf("|---|---|---:|---:|---:|---:|")
 	if per := m.measuredPerPeriod(); !math.IsNaN(per) {
 		c, n := m.idleHour(lt, per)
-		pf("| this port through Pushpin, LINK_TIMEOUT %s, as measured | next-link checks (Pushpin makes one request for holds with the same next link) | %.3f | %s | %s |",
+		pf("| this port through Pushpin, plain stream, LINK_TIMEOUT %s, as measured | next-link checks (Pushpin makes one request for holds with the same next link) | %.3f | 0 | %s | %s |",
 			lt, n, usd(c), usd(c*1000*24*30))
+	}
+	lr, liveOK := r.Live.rates()
+	if liveOK {
+		for _, n := range liveRoomSizes {
+			h := m.liveHour(lr, lt, n)
+			who := count(float64(n)) + " live listeners"
+			if n == 1 {
+				who = "1 live listener"
+			}
+			pf("| this port, the web page's live stream (`?live=1`), %s in the room, LINK_TIMEOUT %s, as measured | "+
+				"a next link every LINK_TIMEOUT (per visitor; the clock channel keeps it in a busy room too): Lambda + HTTP API request, "+
+				"%.0f DynamoDB calls (presence UpdateItem, resume Query), one presence publish; the proxy delivers each publish to every live listener | %.0f | %s; %s | %s | %s |",
+				who, lt, lr.Calls, h.Invocations, count(h.FanoutListener), count(h.FanoutRoom), usd(h.AWS+h.Fanout), usd((h.AWS+h.Fanout)*1000*24*30))
+		}
 	}
 	for i, alt := range []time.Duration{lt, 30 * time.Second, 60 * time.Second, 300 * time.Second} {
 		if i > 0 && alt == lt {
 			continue // the default's row is the first
 		}
 		c, n := m.idleHour(alt, 1)
-		pf("| this port, one next-link call per listener per LINK_TIMEOUT (upper bound), LINK_TIMEOUT %s | Lambda + HTTP API request + one head read each | %.0f | %s | %s |",
+		pf("| this port, one next-link call per listener per LINK_TIMEOUT (upper bound), LINK_TIMEOUT %s | Lambda + HTTP API request + one head read each | %.0f | 0 | %s | %s |",
 			alt, n, usd(c), usd(c*1000*24*30))
 	}
 	wsIdle := 60*p.WSMinute + 6*p.WSMessage + 0.5*(2*p.LambdaRequest+2*m.wsSendMs(0)/1000*m.gb("SendFunction")*p.LambdaGBs+2*p.WRU)
-	pf("| WebSocket sample | 60 connection-minutes, a client ping every 10 min (idle timeout), a reconnect every 2 h (connect/disconnect invocations, a put and a delete) | 1 | %s | %s |",
+	pf("| WebSocket sample | 60 connection-minutes, a client ping every 10 min (idle timeout), a reconnect every 2 h (connect/disconnect invocations, a put and a delete) | 1 | – | %s | %s |",
 		usd(wsIdle), usd(wsIdle*1000*24*30))
 	asIdle := 60 * p.AppSyncMinute
-	pf("| AppSync | 60 connection-minutes | 0 | %s | %s |", usd(asIdle), usd(asIdle*1000*24*30))
+	pf("| AppSync | 60 connection-minutes | 0 | – | %s | %s |", usd(asIdle), usd(asIdle*1000*24*30))
 	pf("")
+	if liveOK {
+		h1, hBig := m.liveHour(lr, lt, 1), m.liveHour(lr, lt, liveRoomSizes[len(liveRoomSizes)-1])
+		upper, _ := m.idleHour(lt, 1)
+		big := liveRoomSizes[len(liveRoomSizes)-1]
+		pf("**The web page's stream.** The page always opens its stream with `?live=1` (presence and typing). A live stream's next")
+		pf("link names its visitor, so the proxy fetches one per listener per LINK_TIMEOUT (%.0f an hour; plain streams share theirs,",
+			h1.Invocations)
+		pf("and the clock channel keeps the cadence in a busy room too), and each refreshes the visitor's presence (one conditional")
+		pf("UpdateItem, %.0f WRU an hour) and publishes a `presence` event. The AWS part, %s per listener-hour (%s Lambda + %s HTTP",
+			h1.WRU, usd(h1.AWS), usd(h1.Lambda), usd(h1.API))
+		pf("API + %s DynamoDB; %s per 1,000 listeners for 30 days, %.1f× the plain stream's upper bound, the same invocations",
+			usd(h1.DynamoDB), usd(h1.AWS*1000*24*30), h1.AWS/upper)
+		pf("without the presence write), does not depend on the room's size.")
+		pf("")
+		pf("**The N² term.** The proxy delivers each of the room's `presence` publishes to every live listener: N listeners make about")
+		pf("N publishes and N² deliveries per LINK_TIMEOUT, %s publishes and %s·N deliveries per listener-hour, N times that per",
+			count(h1.Publishes), count(h1.Publishes))
+		pf("room-hour. Fanout counts both as messages: at 100 listeners %s per room-hour, at %s %s (%s deliveries a second at the",
+			count(m.liveHour(lr, lt, 100).FanoutRoom), count(float64(big)), count(hBig.FanoutRoom), count(hBig.Deliveries*float64(big)/3600))
+		pf("proxy). None of it is on the AWS bill; priced like the WebSocket API's $1.00 per 1M messages, it would be %.1f× the AWS",
+			h1.FanoutListener*1e-6/h1.AWS)
+		pf("part of a listener-hour for a listener alone in a room, %.0f× at 100 listeners.", m.liveHour(lr, lt, 100).FanoutListener*1e-6/h1.AWS)
+		pf("")
+		pf("What would remove the N² term (not built): one roster per room per interval instead of one `presence` event per")
+		pf("refresh. The refreshes would keep writing their presence items and publish nothing; the first refresh of each interval")
+		pf("(elected by a conditional UpdateItem on a room item) would Query the room's presence items and publish one `presence-list`,")
+		pf("delivered N times: O(N) deliveries per interval, %s Fanout messages per room-hour at %s listeners with a LINK_TIMEOUT",
+			count(rosterRoomHour(lt, big)), count(float64(big)))
+		pf("interval instead of %s, for one more Query per room per interval (about %.0f RRU at %s, strongly consistent) and up to",
+			count(hBig.FanoutRoom), math.Ceil(float64(big)*presenceItemBytes/4096), count(float64(big)))
+		pf("one interval before a newcomer appears to the others (the newcomer gets the list at once, as now).")
+		pf("")
+	}
 	pf("## What this does not measure")
 	pf("")
 	pf("- Fanout's price (not public) and its connection-minutes; data transfer out (the same bytes in every design); CloudWatch Logs")
@@ -354,6 +425,46 @@ func (r costReport) write(w io.Writer, p priceList, params costParams) error {
 	pf("  of uncontended messages, one writer at a time, as a chat room mostly is.")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// liveRoomSizes are the room sizes the live rows price.
+var liveRoomSizes = []int{1, 100, 1000, 10000}
+
+// presenceItemBytes is about the size of one presence item (keys, at,
+// until, expiresAt) that a roster's Query would read.
+const presenceItemBytes = 100
+
+// count formats a count with thousands separators ("1,234"), or in
+// millions ("1.2 million") and billions when large.
+func count(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v >= 1e9:
+		return fmt.Sprintf("%.3g billion", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.3g million", v/1e6)
+	}
+	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// frameTotal is the number of frames of every type.
+func frameTotal(frames map[string]int) int {
+	n := 0
+	for _, c := range frames {
+		n += c
+	}
+	return n
+}
+
+// frameList formats frames by type as "presence 12, presence-list 3" in a
+// stable order.
+func frameList(frames map[string]int) string {
+	return ddbUsage{Calls: frames}.calls()
 }
 
 // limiterNote names the abuse limiter's write when the sends made one.

@@ -128,6 +128,7 @@ func run() error {
 	flag.StringVar(&ccfg.Listeners, "cost-listeners", "1,100,1000", "listener counts the cost workload measures")
 	flag.IntVar(&ccfg.Messages, "cost-messages", 50, "messages the cost workload sends per listener count")
 	flag.DurationVar(&ccfg.Idle, "cost-idle", 25*time.Second, "how long the cost workload watches idle listeners")
+	flag.IntVar(&ccfg.LiveListeners, "cost-live-listeners", 50, "live listeners (the web page's ?live=1 stream, one user each) the cost workload watches for -cost-idle (0: none)")
 	flag.IntVar(&ccfg.LinkTimeout, "cost-link-timeout", 5, "LINK_TIMEOUT (s) of the cost run's idle measurement, scaled to the template's default in the prices")
 	var params costParams
 	fanoutMsg := flag.Float64("fanout-message-price", -1, "Fanout's price per 1M messages, if known (negative: not priced)")
@@ -148,6 +149,9 @@ func run() error {
 			return err
 		}
 		cfg.Listeners = ccfg.counts
+	}
+	if ccfg.LiveListeners < 0 {
+		return errors.New("-cost-live-listeners must not be negative")
 	}
 	if cfg.Messages < 1 || cfg.Warmup < 1 || cfg.Reads < 1 || cfg.ColdRuns < 1 || cfg.ConnectParallel < 1 || cfg.Requests < 1 {
 		return errors.New("-messages, -warmup, -reads, -cold-runs, -connect-parallel and -requests must be at least 1")
@@ -223,6 +227,7 @@ func run() error {
 	}
 	if *costOut != "" {
 		env[config.EnvLinkTimeout] = strconv.Itoa(ccfg.LinkTimeout)
+		env[config.EnvPresenceTTL] = strconv.Itoa(int(ccfg.presenceTTL().Seconds()))
 	}
 	progress.Info("starting the local stack")
 	st, err := stack.Start(ctx, stack.Config{
@@ -366,9 +371,10 @@ func parseCounts(s string) ([]int, error) {
 }
 
 // roomsSpec is the ROOMS of the run: the read room first (the default),
-// then a fresh room per mode and listener count.
+// the cost workload's live room, then a fresh room per mode and listener
+// count.
 func roomsSpec(counts []int) string {
-	rooms := []string{readRoom}
+	rooms := []string{readRoom, liveRoom}
 	for i := range throughputRooms {
 		rooms = append(rooms, throughputRoom(i))
 	}

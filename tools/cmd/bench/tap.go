@@ -114,12 +114,33 @@ func (t *dynamoTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Content-Length", fmt.Sprint(len(body)))
 	rec := &statusWriter{ResponseWriter: w}
 	t.proxy.ServeHTTP(rec, r)
-	if rec.status == http.StatusOK {
-		wru := billedWRU(r.Header.Get("X-Amz-Target"), in)
+	var wru float64
+	switch rec.status {
+	case http.StatusOK:
+		wru = billedWRU(r.Header.Get("X-Amz-Target"), in)
+	case http.StatusBadRequest:
+		wru = failedWRU(r.Header.Get("X-Amz-Target"), in)
+	}
+	if wru > 0 {
 		t.mu.Lock()
 		t.usage.BilledWRU += wru
 		t.mu.Unlock()
 	}
+}
+
+// failedWRU is the write units DynamoDB bills for a refused call: a
+// single-item write whose condition fails still consumes the write (taken
+// as one KB), as the presence refresh's conditional UpdateItem within its
+// refresh gap does; other refusals are not billed here.
+func failedWRU(target string, in map[string]json.RawMessage) float64 {
+	_, op, _ := strings.Cut(target, ".")
+	switch op {
+	case "PutItem", "UpdateItem", "DeleteItem":
+		if _, ok := in["ConditionExpression"]; ok {
+			return 1
+		}
+	}
+	return 0
 }
 
 // statusWriter remembers the status of an answer.

@@ -84,11 +84,15 @@ func TestDynamoTap(t *testing.T) {
 	}
 	call("Query", `{"TableName":"t"}`)
 	call("Scan", `{"TableName":"t"}`)
+	// A conditional write refused by its condition is billed all the same;
+	// an unconditional refusal is not.
+	call("UpdateItem", `{"TableName":"t","ConditionExpression":"#a < :t"}`)
+	call("PutItem", `{"TableName":"t"}`)
 	u := tap.snapshot()
-	if u.Calls["TransactWriteItems"] != 1 || u.Calls["Query"] != 1 || u.Calls["Scan failed"] != 1 {
+	if u.Calls["TransactWriteItems"] != 1 || u.Calls["Query"] != 1 || u.Calls["Scan failed"] != 1 || u.Calls["UpdateItem failed"] != 1 || u.Calls["PutItem failed"] != 1 {
 		t.Errorf("calls %v", u.Calls)
 	}
-	if u.WRU != 6 || u.RRU != 0.5 || u.BilledWRU != 2 {
-		t.Errorf("WRU %v, RRU %v, billed WRU %v; want 6, 0.5, 2", u.WRU, u.RRU, u.BilledWRU)
+	if u.WRU != 6 || u.RRU != 0.5 || u.BilledWRU != 3 {
+		t.Errorf("WRU %v, RRU %v, billed WRU %v; want 6, 0.5, 3", u.WRU, u.RRU, u.BilledWRU)
 	}
 }
