@@ -86,7 +86,7 @@ bench-e2e: deps ## End to end on the local stack: fan-out to 1..1000 SSE listene
 COSTFLAGS ?=
 
 .PHONY: cost
-cost: deps-dev ## Count what messages and idle listeners make the origin do on the local stack, price it (AWS, Fanout, the WebSocket sample, AppSync); writes docs/cost.md.
+cost: deps-dev ## Count what messages and idle listeners (plain and the page's live streams) make the origin do on the local stack, price it (AWS, Fanout, the WebSocket sample, AppSync); writes docs/cost.md.
 	$(GO) build -o bin/bench ./tools/cmd/bench
 	bin/bench -cost-out docs/cost.md -log test-output/cost-stack.log $(COSTFLAGS)
 
