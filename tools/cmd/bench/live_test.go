@@ -90,6 +90,18 @@ func TestCostLive(t *testing.T) {
 	priced := costModel{rep: rep, p: publicPrices(2, 10), params: m.params}
 	near("Fanout priced", priced.liveHour(r, 60*time.Second, 100).Fanout, 6060*2e-6+60*10e-6)
 
+	// Priced, the live rows' per hour adds the room's Fanout messages: at
+	// 100 listeners and the 120-s default, 30 + 3,000 of them, $1 per 1M.
+	var pb strings.Builder
+	if err := rep.write(&pb, publicPrices(1, -1), m.params); err != nil {
+		t.Fatal(err)
+	}
+	at100 := costModel{rep: rep, p: publicPrices(1, -1)}.liveHour(r, 120*time.Second, 100)
+	near("priced Fanout at 100", at100.Fanout, 3030e-6)
+	if want := "| 30 | 3,030; 303,000 | $0.0031 |"; !strings.Contains(pb.String(), want) {
+		t.Errorf("priced report lacks %q:\n%s", want, pb.String())
+	}
+
 	var b strings.Builder
 	if err := rep.write(&b, m.p, m.params); err != nil {
 		t.Fatal(err)
