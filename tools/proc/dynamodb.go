@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // DynamoConfig configures one DynamoDB Local instance.
@@ -34,13 +33,15 @@ type DynamoConfig struct {
 // DynamoDB is a running DynamoDB Local. It runs with -sharedDb, so every client sees the same tables
 // whatever its credentials and region, and with telemetry off. Table names need 3 or more characters.
 // It gets SIGKILL when the process that started it dies. Its methods are safe for concurrent use.
+//
+// Restart keeps the port and the data directory. Restart and Stop lose in-memory data; data in
+// DataDir is kept.
 type DynamoDB struct {
+	supervised
 	cfg  DynamoConfig
 	java string
 	args []string
-	dir  string     // working directory
-	mu   sync.Mutex // guards proc; held through Restart and Stop
-	proc *process
+	dir  string // working directory
 }
 
 // StartDynamoDB starts DynamoDB Local and returns once it answers HTTP.
@@ -80,6 +81,7 @@ func StartDynamoDB(ctx context.Context, cfg DynamoConfig) (*DynamoDB, error) {
 		args = append(args, "-dbPath", abs)
 	}
 	d := &DynamoDB{cfg: cfg, java: java, args: args, dir: workDir}
+	d.supervised = supervised{name: "dynamodb-local", log: cfg.Log, onExit: cfg.OnExit, launch: d.start}
 	if err := d.start(ctx); err != nil {
 		return nil, err
 	}
@@ -90,16 +92,9 @@ func StartDynamoDB(ctx context.Context, cfg DynamoConfig) (*DynamoDB, error) {
 func (d *DynamoDB) start(ctx context.Context) error {
 	cmd := exec.Command(d.java, d.args...)
 	cmd.Dir = d.dir
-	proc, err := startProcess("dynamodb-local", cmd, d.cfg.Log, d.cfg.OnExit)
-	if err != nil {
-		return err
-	}
-	d.proc = proc
-	if err := proc.waitReady(ctx, "http", d.answers); err != nil {
-		_ = proc.stop()
-		return err
-	}
-	return nil
+	return d.run(ctx, cmd, func(ctx context.Context, proc *process) error {
+		return proc.waitReady(ctx, "http", d.answers)
+	})
 }
 
 // answers succeeds once DynamoDB Local answers HTTP: a POST without an operation gets a 4xx.
@@ -127,35 +122,3 @@ func (d *DynamoDB) Endpoint() string {
 
 // Config returns the configuration in effect, with the chosen port filled in.
 func (d *DynamoDB) Config() DynamoConfig { return d.cfg }
-
-// Pid returns the process id of the java process.
-func (d *DynamoDB) Pid() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.proc.pid()
-}
-
-// Processes returns the java process as it runs now (none once it exited).
-func (d *DynamoDB) Processes() []ProcessID {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.proc.tree()
-}
-
-// Restart stops DynamoDB Local (if it still runs) and starts it again on the same port and data
-// directory. In-memory data is lost; data in DataDir is kept.
-func (d *DynamoDB) Restart(ctx context.Context) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.proc.stop(); err != nil {
-		return err
-	}
-	return d.start(ctx)
-}
-
-// Stop stops DynamoDB Local. In-memory data is lost; DataDir is kept.
-func (d *DynamoDB) Stop() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.proc.stop()
-}

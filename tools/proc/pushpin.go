@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"text/template"
 	"time"
 )
@@ -65,11 +64,13 @@ type PushpinConfig struct {
 // group of its own) get SIGKILL when the runner dies, so nothing of it outlives a crash of its user,
 // not even a `kill -9`: the helpers are started through wrappers that set their parent-death signal
 // (util-linux setpriv; see writeOrphanProofWrappers).
+//
+// Restart keeps the ports and the run directory and drops held client connections, as a proxy
+// restart does; Stop removes the run directory if StartPushpin made it.
 type Pushpin struct {
+	supervised
 	cfg     PushpinConfig
 	ownsDir bool
-	mu      sync.Mutex // guards proc; held through Restart and Stop
-	proc    *process
 }
 
 // pushpinConf is Pushpin's configuration. The [proxy] and [handler] settings are the stock ones of
@@ -184,6 +185,7 @@ func StartPushpin(ctx context.Context, cfg PushpinConfig) (*Pushpin, error) {
 		return nil, fmt.Errorf("proc: pushpin publish port: %w", err)
 	}
 	p := &Pushpin{cfg: cfg}
+	p.supervised = supervised{name: "pushpin", log: cfg.Log, onExit: cfg.OnExit, launch: p.start, stopped: p.removeDir}
 	if p.cfg.Dir == "" {
 		dir, err := os.MkdirTemp("", "pushpin-")
 		if err != nil {
@@ -295,23 +297,14 @@ func (p *Pushpin) start(ctx context.Context) error {
 	cmd.Dir = p.cfg.Dir
 	// The runner finds pushpin-proxy and pushpin-handler on PATH: the wrappers come first.
 	cmd.Env = append(os.Environ(), "PATH="+p.wrapperDir()+string(os.PathListSeparator)+os.Getenv("PATH"))
-	proc, err := startProcess("pushpin", cmd, p.cfg.Log, p.cfg.OnExit)
-	if err != nil {
-		return err
-	}
-	p.proc = proc
-	if err := p.waitReady(ctx); err != nil {
-		_ = proc.stop()
-		return err
-	}
-	return nil
+	return p.run(ctx, cmd, p.waitReady)
 }
 
 // waitReady waits until the publish port answers and a request held through the whole pipeline
 // (condure, proxy, zurl, origin, handler) streams back. Open ports alone are not enough: for a moment
 // after start the proxy can lose a request on its way to the handler, and the client then hangs.
-func (p *Pushpin) waitReady(ctx context.Context) error {
-	if err := p.proc.waitReady(ctx, "publish port", func(ctx context.Context) error {
+func (p *Pushpin) waitReady(ctx context.Context, proc *process) error {
+	if err := proc.waitReady(ctx, "publish port", func(ctx context.Context) error {
 		// An empty publish is accepted once the handler serves.
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.PublishURL()+"/publish/", strings.NewReader(`{"items":[]}`))
 		if err != nil {
@@ -331,7 +324,7 @@ func (p *Pushpin) waitReady(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return p.proc.waitReady(ctx, "a held probe request", p.probe)
+	return proc.waitReady(ctx, "a held probe request", p.probe)
 }
 
 // probeTimeout bounds one probe attempt; a lost probe request would otherwise hang.
@@ -403,41 +396,7 @@ func (p *Pushpin) PublishURL() string { return "http://" + p.addr(p.cfg.PublishP
 // Config returns the configuration in effect, with chosen ports and run directory filled in.
 func (p *Pushpin) Config() PushpinConfig { return p.cfg }
 
-// Pid returns the process id of the pushpin runner.
-func (p *Pushpin) Pid() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.proc.pid()
-}
-
-// Processes returns the runner and its helpers as they run now, for a supervisor's record of what
-// to clean up after a crash.
-func (p *Pushpin) Processes() []ProcessID {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.proc.tree()
-}
-
-// Restart stops Pushpin (if it still runs) and starts it again on the same ports and run directory;
-// held client connections are dropped, as in a proxy restart.
-func (p *Pushpin) Restart(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.proc.stop(); err != nil {
-		return err
-	}
-	return p.start(ctx)
-}
-
-// Stop stops Pushpin and its helpers and removes the run directory if StartPushpin made it.
-func (p *Pushpin) Stop() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	err := p.proc.stop()
-	p.removeDir()
-	return err
-}
-
+// removeDir removes the run directory if StartPushpin made it.
 func (p *Pushpin) removeDir() {
 	if p.ownsDir {
 		_ = os.RemoveAll(p.cfg.Dir)

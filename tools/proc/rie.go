@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -41,12 +40,14 @@ type RIEConfig struct {
 //
 // The emulator gets SIGKILL when the process that started it dies, and the function's process gets
 // SIGKILL when the emulator dies. Its methods are safe for concurrent use.
+//
+// Restart keeps the ports; the next invoke starts the function anew (a cold start). Stop stops the
+// function's process too.
 type RIE struct {
+	supervised
 	cfg     RIEConfig
 	bin     string
 	apiPort int
-	mu      sync.Mutex // guards proc; held through Restart and Stop
-	proc    *process
 	client  *http.Client
 }
 
@@ -74,6 +75,7 @@ func StartRIE(ctx context.Context, cfg RIEConfig) (*RIE, error) {
 		return nil, err
 	}
 	r := &RIE{cfg: cfg, bin: bin, apiPort: apiPort, client: &http.Client{}}
+	r.supervised = supervised{name: "aws-lambda-rie", log: cfg.Log, onExit: cfg.OnExit, launch: r.start}
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
@@ -92,16 +94,9 @@ func (r *RIE) start(ctx context.Context) error {
 	cmd := exec.Command(r.bin, args...)
 	cmd.Dir = filepath.Dir(r.cfg.Bootstrap)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, r.cfg.Env...)
-	proc, err := startProcess("aws-lambda-rie", cmd, r.cfg.Log, r.cfg.OnExit)
-	if err != nil {
-		return err
-	}
-	r.proc = proc
-	if err := proc.waitReady(ctx, "invoke port", dialCheck(net.JoinHostPort("127.0.0.1", strconv.Itoa(r.cfg.Port)))); err != nil {
-		_ = proc.stop()
-		return err
-	}
-	return nil
+	return r.run(ctx, cmd, func(ctx context.Context, proc *process) error {
+		return proc.waitReady(ctx, "invoke port", dialCheck(net.JoinHostPort("127.0.0.1", strconv.Itoa(r.cfg.Port))))
+	})
 }
 
 // InvokeURL returns the emulator's invoke URL,
@@ -140,35 +135,3 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // Config returns the configuration in effect, with the chosen port filled in.
 func (r *RIE) Config() RIEConfig { return r.cfg }
-
-// Pid returns the process id of the emulator.
-func (r *RIE) Pid() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.proc.pid()
-}
-
-// Processes returns the emulator and the function's process as they run now.
-func (r *RIE) Processes() []ProcessID {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.proc.tree()
-}
-
-// Restart stops the emulator (if it still runs) and starts it again on the same ports; the next
-// invoke starts the function anew (a cold start).
-func (r *RIE) Restart(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.proc.stop(); err != nil {
-		return err
-	}
-	return r.start(ctx)
-}
-
-// Stop stops the emulator and the function's process.
-func (r *RIE) Stop() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.proc.stop()
-}
