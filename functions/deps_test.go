@@ -18,7 +18,9 @@ var (
 	jwtCode   = []string{"github.com/golang-jwt/jwt"}
 	// Grip-Sig verification: go-pubcontrol's control JWT (send's publishing)
 	// comes from the older github.com/golang-jwt/jwt, never from v5.
-	sigCheck  = []string{module + "internal/gripsig", "github.com/golang-jwt/jwt/v5"}
+	sigCheck = []string{module + "internal/gripsig", "github.com/golang-jwt/jwt/v5"}
+	// Secrets from SSM Parameter Store: only send and stream have secrets.
+	ssmCode   = []string{"github.com/aws/aws-sdk-go-v2/service/ssm", module + "internal/secrets", module + "internal/wire/ssmenv"}
 	dynamoDB  = []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb", module + "internal/dynamo"}
 	webAssets = []string{module + "internal/webui", module + "web"}
 )
@@ -26,8 +28,8 @@ var (
 // TestFunctionDeps checks with `go list -deps` that each function links only
 // what its own handler uses: the stream binary carries no markdown or
 // profanity code, send publishes but verifies no Grip-Sig (no gripsig, no
-// golang-jwt/v5), history no GRIP or JWT, web no DynamoDB, GRIP or JWT, and
-// only web carries the front end. A forbidden entry matches the package and
+// golang-jwt/v5), history no GRIP, JWT or SSM client, web no DynamoDB, GRIP,
+// JWT or SSM client, and only web carries the front end. A forbidden entry matches the package and
 // everything under it.
 func TestFunctionDeps(t *testing.T) {
 	t.Parallel()
@@ -39,10 +41,10 @@ func TestFunctionDeps(t *testing.T) {
 		forbidden [][]string
 		required  []string // sanity: the check sees real dependencies
 	}{
-		{"send", [][]string{webAssets, sigCheck, {module + "internal/handler/stream"}}, []string{module + "internal/render", module + "internal/grip"}},
-		{"history", [][]string{rendering, gripCode, jwtCode, webAssets}, []string{module + "internal/dynamo"}},
-		{"stream", [][]string{rendering, webAssets}, []string{module + "internal/grip", module + "internal/gripsig", "github.com/golang-jwt/jwt/v5"}},
-		{"web", [][]string{rendering, gripCode, jwtCode, dynamoDB}, []string{module + "internal/webui"}},
+		{"send", [][]string{webAssets, sigCheck, {module + "internal/handler/stream"}}, []string{module + "internal/render", module + "internal/grip", module + "internal/wire/ssmenv"}},
+		{"history", [][]string{rendering, gripCode, jwtCode, ssmCode, webAssets}, []string{module + "internal/dynamo"}},
+		{"stream", [][]string{rendering, webAssets}, []string{module + "internal/grip", module + "internal/gripsig", "github.com/golang-jwt/jwt/v5", module + "internal/wire/ssmenv"}},
+		{"web", [][]string{rendering, gripCode, jwtCode, ssmCode, dynamoDB}, []string{module + "internal/webui"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {

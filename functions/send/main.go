@@ -1,7 +1,7 @@
 // Command send is the send Lambda function: it wires the handler built by
 // internal/wire/send behind the API Gateway HTTP API (payload 2.0) adapter. Its
 // secrets (API keys, admin key, Fastly token) come from SSM Parameter Store
-// when the environment names parameters for them (package secrets).
+// when the environment names parameters for them (package ssmenv).
 package main
 
 import (
@@ -11,20 +11,17 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/emf"
-	"github.com/fanout-chat/serverless-chat/internal/secrets"
 	"github.com/fanout-chat/serverless-chat/internal/wire/send"
+	"github.com/fanout-chat/serverless-chat/internal/wire/ssmenv"
 )
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger().With(emf.DimensionFunction, lambdacontext.FunctionName))
 	ctx := context.Background()
-	getenv, err := secrets.Env(ctx, os.Getenv, newSSM, config.Secrets()...)
+	getenv, err := ssmenv.Load(ctx, os.Getenv)
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
@@ -35,13 +32,4 @@ func main() {
 		os.Exit(1)
 	}
 	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
-}
-
-// newSSM builds the SSM client from the Lambda environment's region and role.
-func newSSM(ctx context.Context) (secrets.API, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return ssm.NewFromConfig(cfg), nil
 }
