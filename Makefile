@@ -44,7 +44,7 @@ test: deps vet ## Vet, then run every test (unit and integration) once, uncached
 # Every parser's fuzz target, package:Target. Their seed corpora are in each package's testdata/fuzz
 # (plain `go test` runs them as regression cases); `make fuzz` explores beyond them for FUZZTIME each.
 FUZZ_TARGETS ?= ./internal/sse:FuzzEncodeRoundTrip ./internal/sse:FuzzEncode ./internal/sse:FuzzAppendRetry \
-	./internal/grip:FuzzParseLast ./internal/grip:FuzzParseGripURL ./internal/gripsig:FuzzVerify ./internal/gripsig:FuzzConfigFromEnv \
+	./internal/grip:FuzzParseLast ./internal/grip:FuzzParseGripURL ./internal/grip:FuzzVerify ./internal/grip:FuzzConfigFromEnv \
 	./internal/config:FuzzLoad ./internal/handler:FuzzReadSendBody ./internal/handler:FuzzParseEventID \
 	./internal/handler:FuzzFindLoneSurrogate ./tools/apigw:FuzzRouteMatch
 FUZZTIME ?= 10s
@@ -65,7 +65,7 @@ bench-recovery: deps-dev ## Recovery on the local stack: dropped publishes, a li
 ## ---- benchmarks: go test benchmarks and the end-to-end one (tools/cmd/bench, docs/benchmarks.md) ----
 
 # Packages whose go test benchmarks `make bench` runs (the default includes the DynamoDB Local and
-# start-up benchmarks); BENCH_PKGS='./internal/sse ./internal/chat ./internal/handler ./internal/gripsig'
+# start-up benchmarks); BENCH_PKGS='./internal/sse ./internal/chat ./internal/handler ./internal/grip'
 # runs only the in-process ones. BENCHCOUNT=6 gives benchstat enough samples.
 BENCH_PKGS ?= $(PKGS)
 BENCHCOUNT ?= 1

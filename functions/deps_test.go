@@ -14,11 +14,8 @@ const module = "github.com/fanout-chat/serverless-chat/"
 // Packages a function must not link, by what they are.
 var (
 	rendering = []string{"github.com/yuin/goldmark", "github.com/microcosm-cc/bluemonday", "github.com/TwiN/go-away", module + "internal/render"}
-	gripCode  = []string{module + "internal/grip", module + "internal/gripsig", "github.com/fanout/go-gripcontrol", "github.com/fanout/go-pubcontrol"}
+	gripCode  = []string{module + "internal/grip", "github.com/fanout/go-gripcontrol", "github.com/fanout/go-pubcontrol"}
 	jwtCode   = []string{"github.com/golang-jwt/jwt"}
-	// Grip-Sig verification: go-pubcontrol's control JWT (send's publishing)
-	// comes from the older github.com/golang-jwt/jwt, never from v5.
-	sigCheck = []string{module + "internal/gripsig", "github.com/golang-jwt/jwt/v5"}
 	// Secrets from SSM Parameter Store: only send and stream have secrets.
 	ssmCode   = []string{"github.com/aws/aws-sdk-go-v2/service/ssm", module + "internal/secrets", module + "internal/wire/ssmenv"}
 	dynamoDB  = []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb", module + "internal/dynamo"}
@@ -27,9 +24,9 @@ var (
 
 // TestFunctionDeps checks with `go list -deps` that each function links only
 // what its own handler uses: the stream binary carries no markdown or
-// profanity code, send publishes but verifies no Grip-Sig (no gripsig, no
-// golang-jwt/v5), history no GRIP, JWT or SSM client, web no DynamoDB, GRIP,
-// JWT or SSM client, and only web carries the front end. A forbidden entry matches the package and
+// profanity code, history no GRIP, JWT or SSM client, web no DynamoDB,
+// GRIP, JWT or SSM client, and only web carries the front end. A forbidden
+// entry matches the package and
 // everything under it.
 func TestFunctionDeps(t *testing.T) {
 	t.Parallel()
@@ -41,9 +38,9 @@ func TestFunctionDeps(t *testing.T) {
 		forbidden [][]string
 		required  []string // sanity: the check sees real dependencies
 	}{
-		{"send", [][]string{webAssets, sigCheck, {module + "internal/handler/stream"}}, []string{module + "internal/render", module + "internal/grip", module + "internal/wire/ssmenv"}},
+		{"send", [][]string{webAssets, {module + "internal/handler/stream"}}, []string{module + "internal/render", module + "internal/grip", module + "internal/wire/ssmenv"}},
 		{"history", [][]string{rendering, gripCode, jwtCode, ssmCode, webAssets}, []string{module + "internal/dynamo"}},
-		{"stream", [][]string{rendering, webAssets}, []string{module + "internal/grip", module + "internal/gripsig", "github.com/golang-jwt/jwt/v5", module + "internal/wire/ssmenv"}},
+		{"stream", [][]string{rendering, webAssets}, []string{module + "internal/grip", "github.com/golang-jwt/jwt/v5", module + "internal/wire/ssmenv"}},
 		{"web", [][]string{rendering, gripCode, jwtCode, ssmCode, dynamoDB}, []string{module + "internal/webui"}},
 	}
 	for _, tt := range tests {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/handler/stream"
 	"github.com/fanout-chat/serverless-chat/internal/secrets"
@@ -270,7 +270,7 @@ func TestTemplateEnvironment(t *testing.T) {
 			if fn != "StreamFunction" {
 				return
 			}
-			vc, err := gripsig.ConfigFromEnv(getenv)
+			vc, err := grip.VerifierConfigFromEnv(getenv)
 			if err != nil || !strings.HasPrefix(string(vc.Key), "-----BEGIN PUBLIC KEY-----") {
 				t.Errorf("default verify key is not Fastly's PEM key: %q (%v)", vc.Key, err)
 			}

@@ -6,8 +6,7 @@
 //
 // The GRIP variables (GRIP_URL, GRIP_VERIFY_KEY, GRIP_VERIFY_ISS,
 // FASTLY_SERVICE_ID, FASTLY_API_TOKEN) are named here but read by
-// internal/grip (where to publish: send and stream link it) and
-// internal/gripsig (the Grip-Sig key: stream only): this package depends on
+// internal/grip, which only send and stream link: this package depends on
 // nothing but the chat domain, so every function can link it.
 package config
 
@@ -257,7 +256,7 @@ func (c Config) RequireSend() error {
 func (c Config) RequireHistory() error { return c.requireTable() }
 
 // RequireStream checks what the stream function needs of this package: the
-// table. The key that verifies Grip-Sig is gripsig.ConfigFromEnv's to
+// table. The key that verifies Grip-Sig is grip.VerifierConfigFromEnv's to
 // check.
 func (c Config) RequireStream() error { return c.requireTable() }
 

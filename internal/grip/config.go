@@ -1,7 +1,6 @@
 package grip
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -109,7 +108,7 @@ func ParseGripURL(raw string) (PublishConfig, error) {
 // FastlyPublishConfig returns the configuration that publishes through
 // Fastly Fanout for the service, authenticated by apiToken as a Bearer token.
 // Grip-Sig verification is configured separately (GRIP_VERIFY_KEY, which
-// defaults to gripsig.FastlyPublicKey in the template).
+// defaults to FastlyPublicKey).
 func FastlyPublishConfig(serviceID, apiToken string) PublishConfig {
 	return PublishConfig{
 		ControlURI: fastlyAPI + "/service/" + url.PathEscape(serviceID),
@@ -130,25 +129,4 @@ func looksLikeName(s string) bool {
 		}
 	}
 	return true
-}
-
-// ParseKey decodes a key given in configuration: "base64:<standard base64>"
-// (the original app's GRIP_VERIFY_KEY form, and js-grip's) is decoded, any
-// other value is returned as its bytes. An empty value is an error.
-func ParseKey(s string) ([]byte, error) {
-	if s == "" {
-		return nil, errors.New("grip: key is empty")
-	}
-	b64, ok := strings.CutPrefix(s, "base64:")
-	if !ok {
-		return []byte(s), nil
-	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
-	if err != nil {
-		return nil, fmt.Errorf("grip: decode base64 key: %w", err)
-	}
-	if len(key) == 0 {
-		return nil, errors.New("grip: key is empty")
-	}
-	return key, nil
 }

@@ -1,55 +1,51 @@
-package grip_test
+package grip
 
 import (
-	"encoding/base64"
 	"strings"
 	"testing"
-
-	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
 )
 
 func TestParseGripURL(t *testing.T) {
 	t.Parallel()
-	fastlyPEM, err := grip.ParseKey("base64:" + gripsig.FastlyPublicKey)
+	fastlyPEM, err := ParseKey("base64:" + FastlyPublicKey)
 	if err != nil {
 		t.Fatalf("ParseKey: %v", err)
 	}
 	tests := []struct {
 		name    string
 		raw     string
-		want    grip.PublishConfig
+		want    PublishConfig
 		wantErr string
 	}{
 		{
 			name: "pushpin",
 			raw:  "http://127.0.0.1:5561",
-			want: grip.PublishConfig{ControlURI: "http://127.0.0.1:5561"},
+			want: PublishConfig{ControlURI: "http://127.0.0.1:5561"},
 		},
 		{
 			name: "trailing slash dropped",
 			raw:  "http://127.0.0.1:5561/",
-			want: grip.PublishConfig{ControlURI: "http://127.0.0.1:5561"},
+			want: PublishConfig{ControlURI: "http://127.0.0.1:5561"},
 		},
 		{
 			name: "fastly",
 			raw:  "https://api.fastly.com/service/SVC123?verify-iss=fastly:SVC123&key=tok_abc",
-			want: grip.PublishConfig{ControlURI: "https://api.fastly.com/service/SVC123", Key: "tok_abc", VerifyIss: "fastly:SVC123"},
+			want: PublishConfig{ControlURI: "https://api.fastly.com/service/SVC123", Key: "tok_abc", VerifyIss: "fastly:SVC123"},
 		},
 		{
 			name: "fastly with verify-key",
-			raw:  "https://api.fastly.com/service/SVC123/?key=tok&verify-iss=fastly:SVC123&verify-key=base64:" + gripsig.FastlyPublicKey,
-			want: grip.PublishConfig{ControlURI: "https://api.fastly.com/service/SVC123", Key: "tok", VerifyIss: "fastly:SVC123", VerifyKey: string(fastlyPEM)},
+			raw:  "https://api.fastly.com/service/SVC123/?key=tok&verify-iss=fastly:SVC123&verify-key=base64:" + FastlyPublicKey,
+			want: PublishConfig{ControlURI: "https://api.fastly.com/service/SVC123", Key: "tok", VerifyIss: "fastly:SVC123", VerifyKey: string(fastlyPEM)},
 		},
 		{
 			name: "escaped base64 verify-key",
 			raw:  "https://api.fastly.com/service/S?key=t&verify-key=base64%3AaGk%3D",
-			want: grip.PublishConfig{ControlURI: "https://api.fastly.com/service/S", Key: "t", VerifyKey: "hi"},
+			want: PublishConfig{ControlURI: "https://api.fastly.com/service/S", Key: "t", VerifyKey: "hi"},
 		},
 		{
 			name: "jwt auth",
 			raw:  "https://grip.example/realm?iss=realm1&key=base64:c2VjcmV0",
-			want: grip.PublishConfig{ControlURI: "https://grip.example/realm", Key: "secret", ControlIss: "realm1"},
+			want: PublishConfig{ControlURI: "https://grip.example/realm", Key: "secret", ControlIss: "realm1"},
 		},
 		{name: "empty", raw: " ", wantErr: "empty"},
 		{name: "host without scheme", raw: "localhost:5561", wantErr: "scheme"},
@@ -66,7 +62,7 @@ func TestParseGripURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := grip.ParseGripURL(tt.raw)
+			got, err := ParseGripURL(tt.raw)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseGripURL(%q) error = %v, want one containing %q", tt.raw, err, tt.wantErr)
@@ -88,8 +84,8 @@ func TestParseGripURL(t *testing.T) {
 
 func TestFastlyPublishConfig(t *testing.T) {
 	t.Parallel()
-	got := grip.FastlyPublishConfig("SVC123", "tok")
-	want := grip.PublishConfig{ControlURI: "https://api.fastly.com/service/SVC123", Key: "tok"}
+	got := FastlyPublishConfig("SVC123", "tok")
+	want := PublishConfig{ControlURI: "https://api.fastly.com/service/SVC123", Key: "tok"}
 	if got != want {
 		t.Fatalf("FastlyPublishConfig = %+v, want %+v", got, want)
 	}
@@ -101,38 +97,9 @@ func TestFastlyPublishConfig(t *testing.T) {
 func TestParseGripURLKeepsTokensOutOfErrors(t *testing.T) {
 	t.Parallel()
 	for _, raw := range []string{"http://0?SECRETTOKEN", "https://api.fastly.com/service/x?Zq8xSECRETTOKENvL2p&iss=a"} {
-		_, err := grip.ParseGripURL(raw)
+		_, err := ParseGripURL(raw)
 		if err == nil || strings.Contains(err.Error(), "SECRETTOKEN") {
 			t.Errorf("ParseGripURL(%q) error = %v, want one without the token", raw, err)
 		}
-	}
-}
-
-func TestParseKey(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		in      string
-		want    string
-		wantErr bool
-	}{
-		{"raw", "changeme", "changeme", false},
-		{"base64", "base64:" + base64.StdEncoding.EncodeToString([]byte("hello\x00key")), "hello\x00key", false},
-		{"raw with colon", "fastly:abc", "fastly:abc", false},
-		{"empty", "", "", true},
-		{"empty base64", "base64:", "", true},
-		{"bad base64", "base64:***", "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := grip.ParseKey(tt.in)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("ParseKey(%q): err = %v, wantErr %v", tt.in, err, tt.wantErr)
-			}
-			if string(got) != tt.want {
-				t.Fatalf("ParseKey(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
 	}
 }

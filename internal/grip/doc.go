@@ -1,10 +1,9 @@
-// Package grip speaks GRIP, the protocol between the functions and the
+// Package grip speaks GRIP, the protocol between the stream function and the
 // proxy that holds browser connections open (Pushpin locally, Fastly Fanout
-// in production): it builds the stream hold (Hold), reads the Grip-Last of a
+// in production): it verifies the Grip-Sig the proxy signs requests with
+// (Verifier), builds the stream hold (Hold), reads the Grip-Last of a
 // next-link request (ParseLast), parses GRIP_URL (ParseGripURL) and
-// publishes frames to the proxy (Publisher, a chat.Publisher). Checking the
-// Grip-Sig the proxy signs requests with is package gripsig's, so that the
-// send function, which only publishes, links no JWT verification.
+// publishes frames to the proxy (Publisher, a chat.Publisher).
 //
 // # Reliable streaming, as Pushpin 1.36 does it
 //

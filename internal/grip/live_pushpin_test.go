@@ -1,4 +1,4 @@
-package grip_test
+package grip
 
 import (
 	"context"
@@ -17,7 +17,8 @@ import (
 // without ids, every 200 ms, and the origin must still see next-link
 // requests come.
 //
-// Not parallel: it would hold one of the few parallel slots for seconds.
+// Not parallel: it would hold one of the few parallel slots for seconds
+// while TestVerify's subtests, whose tokens expire within the leeway, wait.
 func TestPushpinSilentChannelKeepsTheLinkCadence(t *testing.T) {
 	o := newOrigin(t)
 	channel := fmt.Sprintf("room-clock-%d", time.Now().UnixNano())

@@ -1,4 +1,4 @@
-package grip_test
+package grip
 
 import (
 	"cmp"
@@ -13,16 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
 	"github.com/fanout-chat/serverless-chat/tools/proc"
 	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
 // These tests run a real Pushpin (tools/proc) in front of an
 // httptest origin built from this package: the origin checks Grip-Sig with a
-// gripsig.Verifier (so the signatures of a real Pushpin are checked too) and
-// answers with a Hold, the test publishes with a Publisher.
+// Verifier and answers with a Hold, the test publishes with a Publisher.
 
 const testSigKey = "grip-test-sig-key"
 
@@ -37,7 +34,7 @@ type originRequest struct {
 // answered to a first request and, repeated, to every next-link request.
 type origin struct {
 	t        *testing.T
-	verifier *gripsig.Verifier
+	verifier *Verifier
 	// bareNextLink makes next-link answers carry no GRIP headers.
 	bareNextLink bool
 	// also are channels the hold subscribes to besides ch, without prev-id.
@@ -53,7 +50,7 @@ type origin struct {
 
 func newOrigin(t *testing.T) *origin {
 	t.Helper()
-	v, err := gripsig.NewVerifier(gripsig.Config{Key: []byte(testSigKey), Issuer: "pushpin"})
+	v, err := NewVerifier(VerifierConfig{Key: []byte(testSigKey), Issuer: "pushpin"})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
@@ -80,7 +77,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	channel := r.URL.Query().Get("ch")
-	last, isNext := grip.ParseLast(r.Header.Values("Grip-Last"), channel)
+	last, isNext := ParseLast(r.Header.Values("Grip-Last"), channel)
 	o.mu.Lock()
 	o.requests = append(o.requests, originRequest{at: time.Now(), path: r.URL.RequestURI(), gripLast: r.Header.Values("Grip-Last")})
 	log := o.events[channel]
@@ -103,7 +100,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		prev = id
 	}
 	if !isNext || !o.bareNextLink {
-		grip.Hold{
+		Hold{
 			Channel:     channel,
 			PrevID:      strconv.Itoa(prev),
 			Also:        o.also,
@@ -132,7 +129,7 @@ func (o *origin) requestsSince(t time.Time) []originRequest {
 }
 
 // startStack starts the origin and a Pushpin routing to it.
-func startStack(t *testing.T, o *origin) (*proc.Pushpin, *grip.Publisher) {
+func startStack(t *testing.T, o *origin) (*proc.Pushpin, *Publisher) {
 	t.Helper()
 	testkit.Require(t, testkit.Pushpin)
 	srv := httptest.NewServer(o)
@@ -156,7 +153,7 @@ func startStack(t *testing.T, o *origin) (*proc.Pushpin, *grip.Publisher) {
 			t.Logf("pushpin output:\n%s", logs)
 		}
 	})
-	pub, err := grip.NewPublisher(grip.PublishConfig{ControlURI: pp.PublishURL()}, grip.WithTimeout(5*time.Second))
+	pub, err := NewPublisher(PublishConfig{ControlURI: pp.PublishURL()}, withTimeout(5*time.Second))
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
 	}
@@ -291,10 +288,10 @@ func TestPushpinReliableStream(t *testing.T) {
 		t.Fatalf("publish %d: %v", id, err)
 	}
 	r := o.waitRequest(t, gapAt, 25*time.Second, func(r originRequest) bool {
-		_, ok := grip.ParseLast(r.gripLast, channel)
+		_, ok := ParseLast(r.gripLast, channel)
 		return ok
 	})
-	if last, _ := grip.ParseLast(r.gripLast, channel); last != "1" {
+	if last, _ := ParseLast(r.gripLast, channel); last != "1" {
 		t.Fatalf("gap next-link Grip-Last = %q, want last-id=1", r.gripLast)
 	}
 	t.Logf("next link fetched %s after the gap: %s Grip-Last %q", time.Since(gapAt).Round(100*time.Millisecond), r.path, r.gripLast)

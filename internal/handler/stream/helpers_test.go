@@ -15,7 +15,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/render"
 )
@@ -34,7 +34,7 @@ type fixture struct {
 	stream http.Handler
 	logs   *bytes.Buffer
 	// verifier checks Grip-Sig as the stream handler's does.
-	verifier *gripsig.Verifier
+	verifier *grip.Verifier
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -50,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatalf("new service: %v", err)
 	}
-	v, err := gripsig.NewVerifier(gripsig.Config{Key: []byte(testSigKey), Issuer: "pushpin"})
+	v, err := grip.NewVerifier(grip.VerifierConfig{Key: []byte(testSigKey), Issuer: "pushpin"})
 	if err != nil {
 		t.Fatalf("new verifier: %v", err)
 	}

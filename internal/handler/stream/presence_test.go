@@ -13,7 +13,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
@@ -41,7 +41,7 @@ func newLiveFixture(t *testing.T) *liveFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := gripsig.NewVerifier(gripsig.Config{Key: []byte(testSigKey), Issuer: "pushpin"})
+	v, err := grip.NewVerifier(grip.VerifierConfig{Key: []byte(testSigKey), Issuer: "pushpin"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/emf"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/sse"
 )
@@ -32,12 +31,12 @@ type Resumer interface {
 var _ Resumer = (*chat.Service)(nil)
 
 // SignatureVerifier checks a Grip-Sig header value. Errors wrap
-// gripsig.ErrNoSignature or gripsig.ErrInvalidSignature.
+// grip.ErrNoSignature or grip.ErrInvalidSignature.
 type SignatureVerifier interface {
 	Verify(token string) error
 }
 
-var _ SignatureVerifier = (*gripsig.Verifier)(nil)
+var _ SignatureVerifier = (*grip.Verifier)(nil)
 
 // Options tunes the GRIP hold.
 type Options struct {
@@ -194,9 +193,9 @@ func (h *streamHandler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.verify.Verify(sig); err != nil {
-		// The HTTP layer's mapping knows its own sentinels, not gripsig's.
+		// The HTTP layer's mapping knows its own sentinels, not grip's.
 		sentinel := handler.ErrInvalidGripSig
-		if errors.Is(err, gripsig.ErrNoSignature) {
+		if errors.Is(err, grip.ErrNoSignature) {
 			sentinel = handler.ErrNoGripProxy
 		}
 		handler.WriteError(w, r, h.log, fmt.Errorf("verify Grip-Sig: %w: %w", sentinel, err))

@@ -16,7 +16,7 @@ import (
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
 	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	"github.com/fanout-chat/serverless-chat/internal/render"
 	"github.com/fanout-chat/serverless-chat/tools/testkit"
@@ -46,7 +46,7 @@ func newBenchStream(b *testing.B, seeded int) (*httpadapter.HandlerAdapterV2, st
 			b.Fatalf("seed: %v", err)
 		}
 	}
-	v, err := gripsig.NewVerifier(gripsig.Config{Key: []byte(testSigKey), Issuer: "pushpin"})
+	v, err := grip.NewVerifier(grip.VerifierConfig{Key: []byte(testSigKey), Issuer: "pushpin"})
 	if err != nil {
 		b.Fatalf("new verifier: %v", err)
 	}

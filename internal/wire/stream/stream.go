@@ -18,7 +18,6 @@ import (
 	"github.com/fanout-chat/serverless-chat/internal/config"
 	"github.com/fanout-chat/serverless-chat/internal/dynamo"
 	"github.com/fanout-chat/serverless-chat/internal/grip"
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
 	"github.com/fanout-chat/serverless-chat/internal/handler"
 	streamhandler "github.com/fanout-chat/serverless-chat/internal/handler/stream"
 	"github.com/fanout-chat/serverless-chat/internal/wire"
@@ -32,11 +31,11 @@ func New(ctx context.Context, getenv func(string) string, log *slog.Logger) (htt
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %w", err)
 	}
-	vc, err := gripsig.ConfigFromEnv(getenv)
+	vc, err := grip.VerifierConfigFromEnv(getenv)
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %w", err)
 	}
-	verifier, err := gripsig.NewVerifier(vc)
+	verifier, err := grip.NewVerifier(vc)
 	if err != nil {
 		return nil, fmt.Errorf("stream function: %s: %w", config.EnvGripVerifyKey, err)
 	}

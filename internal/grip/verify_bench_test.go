@@ -1,4 +1,4 @@
-package gripsig_test
+package grip_test
 
 import (
 	"crypto/ecdsa"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/fanout-chat/serverless-chat/internal/gripsig"
+	"github.com/fanout-chat/serverless-chat/internal/grip"
 )
 
 // BenchmarkVerify measures checking one Grip-Sig, which the stream function
@@ -43,18 +43,18 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	cases := []struct {
 		name   string
-		cfg    gripsig.Config
+		cfg    grip.VerifierConfig
 		token  string
 		wantOK bool
 	}{
-		{"HS256", gripsig.Config{Key: secret, Issuer: "pushpin"}, sign(jwt.SigningMethodHS256, secret, "pushpin"), true},
-		{"ES256", gripsig.Config{Key: ecPEM, Issuer: "fastly:svc"}, sign(jwt.SigningMethodES256, ec, "fastly:svc"), true},
-		{"HS256-refused", gripsig.Config{Key: secret, Issuer: "pushpin"}, sign(jwt.SigningMethodHS256, []byte("other"), "pushpin"), false},
-		{"ES256-refused", gripsig.Config{Key: ecPEM, Issuer: "fastly:svc"}, sign(jwt.SigningMethodES256, other, "fastly:svc"), false},
+		{"HS256", grip.VerifierConfig{Key: secret, Issuer: "pushpin"}, sign(jwt.SigningMethodHS256, secret, "pushpin"), true},
+		{"ES256", grip.VerifierConfig{Key: ecPEM, Issuer: "fastly:svc"}, sign(jwt.SigningMethodES256, ec, "fastly:svc"), true},
+		{"HS256-refused", grip.VerifierConfig{Key: secret, Issuer: "pushpin"}, sign(jwt.SigningMethodHS256, []byte("other"), "pushpin"), false},
+		{"ES256-refused", grip.VerifierConfig{Key: ecPEM, Issuer: "fastly:svc"}, sign(jwt.SigningMethodES256, other, "fastly:svc"), false},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
-			v, err := gripsig.NewVerifier(bc.cfg)
+			v, err := grip.NewVerifier(bc.cfg)
 			if err != nil {
 				b.Fatalf("new verifier: %v", err)
 			}

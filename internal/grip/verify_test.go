@@ -1,4 +1,4 @@
-package gripsig
+package grip
 
 import (
 	"crypto/ecdsa"
@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/fanout-chat/serverless-chat/internal/grip"
 )
 
 func pemPublicKey(t *testing.T, pub any) []byte {
@@ -67,15 +65,15 @@ func TestVerify(t *testing.T) {
 		return s
 	}
 
-	hsVerifier, err := NewVerifier(Config{Key: secret, Issuer: "pushpin", Now: clock})
+	hsVerifier, err := NewVerifier(VerifierConfig{Key: secret, Issuer: "pushpin", Now: clock})
 	if err != nil {
 		t.Fatalf("NewVerifier HS256: %v", err)
 	}
-	esVerifier, err := NewVerifier(Config{Key: esPEM, Issuer: "fastly:svc", Now: clock})
+	esVerifier, err := NewVerifier(VerifierConfig{Key: esPEM, Issuer: "fastly:svc", Now: clock})
 	if err != nil {
 		t.Fatalf("NewVerifier ES256: %v", err)
 	}
-	anyIss, err := NewVerifier(Config{Key: secret, Now: clock})
+	anyIss, err := NewVerifier(VerifierConfig{Key: secret, Now: clock})
 	if err != nil {
 		t.Fatalf("NewVerifier without issuer: %v", err)
 	}
@@ -149,9 +147,9 @@ func TestNewVerifierKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("generate RSA key: %v", err)
 	}
-	fastly, err := grip.ParseKey("base64:" + FastlyPublicKey)
+	fastly, err := ParseKey("base64:" + FastlyPublicKey)
 	if err != nil {
-		t.Fatalf("grip.ParseKey(FastlyPublicKey): %v", err)
+		t.Fatalf("ParseKey(FastlyPublicKey): %v", err)
 	}
 	tests := []struct {
 		name    string
@@ -168,7 +166,7 @@ func TestNewVerifierKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := NewVerifier(Config{Key: tt.key})
+			_, err := NewVerifier(VerifierConfig{Key: tt.key})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("NewVerifier: err = %v, wantErr %v", err, tt.wantErr)
 			}
@@ -178,14 +176,14 @@ func TestNewVerifierKeys(t *testing.T) {
 
 func TestFastlyKeyRefusesAlgConfusion(t *testing.T) {
 	t.Parallel()
-	key, err := grip.ParseKey("base64:" + FastlyPublicKey)
+	key, err := ParseKey("base64:" + FastlyPublicKey)
 	if err != nil {
 		t.Fatalf("ParseKey: %v", err)
 	}
 	if !strings.HasPrefix(string(key), "-----BEGIN PUBLIC KEY-----") {
 		t.Fatalf("FastlyPublicKey does not decode to a PEM public key: %q", key)
 	}
-	v, err := NewVerifier(Config{Key: key})
+	v, err := NewVerifier(VerifierConfig{Key: key})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
@@ -195,16 +193,45 @@ func TestFastlyKeyRefusesAlgConfusion(t *testing.T) {
 	}
 }
 
+func TestParseKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"raw", "changeme", "changeme", false},
+		{"base64", "base64:" + base64.StdEncoding.EncodeToString([]byte("hello\x00key")), "hello\x00key", false},
+		{"raw with colon", "fastly:abc", "fastly:abc", false},
+		{"empty", "", "", true},
+		{"empty base64", "base64:", "", true},
+		{"bad base64", "base64:***", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseKey(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("ParseKey(%q): err = %v, wantErr %v", tt.in, err, tt.wantErr)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("ParseKey(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestVerifyLifetime(t *testing.T) {
 	t.Parallel()
 	secret := []byte("pushpin-sig-key")
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	v, err := NewVerifier(Config{Key: secret, Issuer: "pushpin", Now: clock})
+	v, err := NewVerifier(VerifierConfig{Key: secret, Issuer: "pushpin", Now: clock})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
-	unlimited, err := NewVerifier(Config{Key: secret, Issuer: "pushpin", Now: clock, MaxLifetime: -1})
+	unlimited, err := NewVerifier(VerifierConfig{Key: secret, Issuer: "pushpin", Now: clock, MaxLifetime: -1})
 	if err != nil {
 		t.Fatalf("NewVerifier unlimited: %v", err)
 	}
