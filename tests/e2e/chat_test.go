@@ -232,6 +232,38 @@ func TestDeletePropagates(t *testing.T) {
 			t.Errorf("%s sees %q, want [keep me]", tb.name(), got)
 		}
 	}
+
+	// A quick Cancel, then Delete again: the first closing's close event
+	// arrives while the dialog is open for the second question, before its
+	// answer. The answer must still delete (a loaded browser orders those
+	// tasks so on its own).
+	alice.typeAndSend("delete me too")
+	alice.waitFor(`document.querySelectorAll('#messages .delete').length === 2`, "the new message's delete button")
+	deleted := eval[bool](alice, `(async () => {
+		const dialog = document.getElementById('confirm-delete');
+		let closes = 0;
+		dialog.addEventListener('close', () => { closes++; });
+		const ask = () => document.querySelector('#messages > li:last-child .delete').click();
+		ask();
+		dialog.querySelector('button[value=cancel]').click();
+		ask();
+		while (closes === 0) {
+			await new Promise((resolve) => setTimeout(resolve, 10));
+		}
+		if (!dialog.open) {
+			return false;
+		}
+		document.getElementById('confirm-yes').click();
+		return true;
+	})()`)
+	if !deleted {
+		t.Fatal("the dialog did not stay open for the second question")
+	}
+	alice.waitFor(`document.querySelectorAll('#messages > li').length === 1`, "the message asked about twice to go")
+	bob.waitFor(`document.querySelectorAll('#messages > li').length === 1`, "that delete to reach bob")
+	if got := bob.texts(); !slices.Equal(got, []string{"keep me"}) {
+		t.Errorf("bob sees %q, want [keep me]", got)
+	}
 }
 
 func TestReconnectLosesAndDoublesNothing(t *testing.T) {

@@ -62,6 +62,19 @@ class RoomPage {
     this.maxLen = Number(this.input?.dataset.maxLength) || DEFAULT_MAX_LEN;
     this.sendError = byId('send-error');
     this.confirm = byId('confirm-delete');
+    /** @type {number|null} the message the delete dialog asks about */
+    this.deleteTarget = null;
+    // The choice is read from the form's submit, which fires within the
+    // click itself. The dialog's close event is a task of its own: after a
+    // quick Cancel and a new Delete it can arrive once the dialog is open
+    // again, and would be taken for the answer to the new question.
+    this.confirm.querySelector('form')?.addEventListener('submit', (e) => {
+      const id = this.deleteTarget;
+      this.deleteTarget = null;
+      if (id !== null && e.submitter instanceof HTMLButtonElement && e.submitter.value === 'delete') {
+        this.remove(id);
+      }
+    });
     this.messagesEl = byId('messages');
     this.roomsList = byId('rooms-list');
 
@@ -511,13 +524,13 @@ class RoomPage {
 
   // --- deleting --------------------------------------------------------
 
+  /**
+   * Asks whether to delete message id; the form's submit handler acts on
+   * the answer. Escape closes the dialog without one.
+   * @param {number} id
+   */
   askDelete(id) {
-    this.confirm.returnValue = '';
-    this.confirm.addEventListener('close', () => {
-      if (this.confirm.returnValue === 'delete') {
-        this.remove(id);
-      }
-    }, { once: true });
+    this.deleteTarget = id;
     this.confirm.showModal();
   }
 
