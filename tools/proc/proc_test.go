@@ -85,6 +85,33 @@ func TestFreePort(t *testing.T) {
 	l.Close()
 }
 
+// TestFreePortsDistinct: ports picked together never repeat (released one
+// at a time, a few hundred picks repeat one most of the time) and each can
+// be listened on.
+func TestFreePortsDistinct(t *testing.T) {
+	t.Parallel()
+	const n = 400
+	ports, err := FreePorts(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ports) != n {
+		t.Fatalf("FreePorts(%d) returned %d ports", n, len(ports))
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p <= 0 || seen[p] {
+			t.Fatalf("port %d returned twice or invalid", p)
+		}
+		seen[p] = true
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(ports[0]))
+	if err != nil {
+		t.Fatalf("FreePorts gave %d, which cannot be listened on: %v", ports[0], err)
+	}
+	l.Close()
+}
+
 func TestPortOrFree(t *testing.T) {
 	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")

@@ -65,14 +65,20 @@ func StartRIE(ctx context.Context, cfg RIEConfig) (*RIE, error) {
 		return nil, fmt.Errorf("proc: bootstrap: %w", err)
 	}
 	cfg.Bootstrap = bootstrap
-	if cfg.Port, err = portOrFree(cfg.Port); err != nil {
-		return nil, fmt.Errorf("proc: rie port: %w", err)
-	}
 	// The Runtime API is where the bootstrap polls for invokes; the RIE's default is 127.0.0.1:9001,
-	// which two emulators would share.
-	apiPort, err := FreePort()
+	// which two emulators would share. Both ports are picked together so they differ.
+	free, err := FreePorts(2)
 	if err != nil {
 		return nil, err
+	}
+	apiPort := free[1]
+	if cfg.Port == 0 {
+		cfg.Port = free[0]
+	} else if cfg.Port, err = portOrFree(cfg.Port); err != nil {
+		return nil, fmt.Errorf("proc: rie port: %w", err)
+	}
+	if apiPort == cfg.Port {
+		apiPort = free[0] // the given port was free too: it was among those picked
 	}
 	r := &RIE{cfg: cfg, bin: bin, apiPort: apiPort, client: &http.Client{}}
 	r.supervised = supervised{name: "aws-lambda-rie", log: cfg.Log, onExit: cfg.OnExit, launch: r.start}

@@ -143,14 +143,30 @@ var ErrPortTaken = errors.New("stack: port is taken")
 // resolvePorts gives every 0 port a free one, then fails, naming the first
 // port in use, before anything starts.
 func (c *Config) resolvePorts() error {
+	given := map[int]string{}
+	var zero []portUse
 	for _, p := range c.ports() {
-		if *p.port == 0 {
-			free, err := proc.FreePort()
-			if err != nil {
-				return fmt.Errorf("stack: free port for %s: %w", p.name, err)
-			}
-			*p.port = free
+		switch other, dup := given[*p.port]; {
+		case *p.port == 0:
+			zero = append(zero, p)
+		case dup:
+			return fmt.Errorf("%w: %d is given for both %s and %s", ErrPortTaken, *p.port, other, p.name)
+		default:
+			given[*p.port] = p.name
 		}
+	}
+	// Picked together, the free ports differ from each other; one that a
+	// given port already claims (it was free, so it can come back) is
+	// skipped.
+	free, err := proc.FreePorts(len(zero) + len(given))
+	if err != nil {
+		return fmt.Errorf("stack: free ports: %w", err)
+	}
+	for _, p := range zero {
+		for given[free[0]] != "" {
+			free = free[1:]
+		}
+		*p.port, free = free[0], free[1:]
 	}
 	for _, p := range c.ports() {
 		ln, err := net.Listen("tcp", hostPort(*p.port))

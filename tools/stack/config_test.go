@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/fanout-chat/serverless-chat/tools/proc"
 )
 
 func TestDefaultConfig(t *testing.T) {
@@ -79,6 +81,30 @@ func TestResolvePorts(t *testing.T) {
 		err := c.resolvePorts()
 		if !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), strconv.Itoa(taken)) || !strings.Contains(err.Error(), "DynamoDB Local") {
 			t.Fatalf("err = %v, want ErrPortTaken naming %d (DynamoDB Local)", err, taken)
+		}
+	})
+	t.Run("one port given twice is refused", func(t *testing.T) {
+		t.Parallel()
+		c := Config{PushpinPort: 7999, PublishPort: 7999}
+		err := c.resolvePorts()
+		if !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), "7999") {
+			t.Fatalf("err = %v, want ErrPortTaken naming 7999", err)
+		}
+	})
+	t.Run("free ports avoid the given ones", func(t *testing.T) {
+		t.Parallel()
+		free, err := proc.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Config{EdgePort: free}
+		if err := c.resolvePorts(); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range c.ports() {
+			if p.name != "edge stand-in" && *p.port == free {
+				t.Errorf("%s got %d, the edge stand-in's given port", p.name, free)
+			}
 		}
 	})
 	t.Run("external API frees the API port", func(t *testing.T) {

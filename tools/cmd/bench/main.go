@@ -189,14 +189,11 @@ func run() error {
 
 	// The functions reach DynamoDB Local and Pushpin's publish port through
 	// taps that count what they ask.
-	dynamoPort, err := proc.FreePort()
+	free, err := proc.FreePorts(2)
 	if err != nil {
-		return fmt.Errorf("free port for DynamoDB Local: %w", err)
+		return fmt.Errorf("free ports for DynamoDB Local and Pushpin's publish port: %w", err)
 	}
-	publishPort, err := proc.FreePort()
-	if err != nil {
-		return fmt.Errorf("free port for Pushpin's publish port: %w", err)
-	}
+	dynamoPort, publishPort := free[0], free[1]
 	dtap, err := newDynamoTap(fmt.Sprintf("http://127.0.0.1:%d", dynamoPort))
 	if err != nil {
 		return err

@@ -235,12 +235,13 @@ func TestInvoke(t *testing.T) {
 func freePorts(t *testing.T) []string {
 	t.Helper()
 	args := []string{"-state", "", "-env-vars", ""}
-	for _, f := range []string{"-pushpin-port", "-publish-port", "-api-port", "-edge-port", "-dynamo-port"} {
-		p, err := proc.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, f, strconv.Itoa(p))
+	flags := []string{"-pushpin-port", "-publish-port", "-api-port", "-edge-port", "-dynamo-port"}
+	ports, err := proc.FreePorts(len(flags))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range flags {
+		args = append(args, f, strconv.Itoa(ports[i]))
 	}
 	return args
 }
