@@ -84,10 +84,12 @@ func FrameIDs(r io.Reader, fn func(id int64)) error {
 	return ReadFrames(r, func(f Frame) { fn(f.ID) }, nil)
 }
 
-// Frame is one SSE frame with a numeric id.
+// Frame is one SSE frame.
 type Frame struct {
-	// ID is the frame's id field.
+	// ID is the frame's numeric id field (0 when HasID is false).
 	ID int64
+	// HasID says whether the frame had a numeric id.
+	HasID bool
 	// Event is its event field ("" when absent).
 	Event string
 }
@@ -97,8 +99,21 @@ type Frame struct {
 // arrives, and retry (when not nil) with every retry field. Comments and
 // frames without an id are skipped. It returns when r ends.
 func ReadFrames(r io.Reader, fn func(Frame), retry func(time.Duration)) error {
+	return ReadAllFrames(r, func(f Frame) {
+		if f.HasID {
+			fn(f)
+		}
+	}, retry)
+}
+
+// ReadAllFrames is ReadFrames for every frame, with an id or without
+// (live events such as presence carry none). A frame is a block of field
+// lines ended by a blank line; comments (keep-alives) and a block holding
+// only a retry field are not frames.
+func ReadAllFrames(r io.Reader, fn func(Frame), retry func(time.Duration)) error {
 	br := bufio.NewReaderSize(r, 16<<10)
-	id, event := "", ""
+	var f Frame
+	fields := false
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -110,83 +125,79 @@ func ReadFrames(r io.Reader, fn func(Frame), retry func(time.Duration)) error {
 		line = strings.TrimRight(line, "\r\n")
 		switch {
 		case line == "":
-			if id != "" {
-				if n, err := strconv.ParseInt(id, 10, 64); err == nil {
-					fn(Frame{ID: n, Event: event})
-				}
+			if fields {
+				fn(f)
 			}
-			id, event = "", ""
+			f, fields = Frame{}, false
+		case strings.HasPrefix(line, ":"):
 		case strings.HasPrefix(line, "id:"):
-			id = strings.TrimPrefix(strings.TrimPrefix(line, "id:"), " ")
+			n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimPrefix(line, "id:"), " "), 10, 64)
+			f.ID, f.HasID, fields = n, err == nil, true
+			if err != nil {
+				f.ID = 0
+			}
 		case strings.HasPrefix(line, "event:"):
-			event = strings.TrimPrefix(strings.TrimPrefix(line, "event:"), " ")
-		case strings.HasPrefix(line, "retry:") && retry != nil:
-			if ms, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "retry:"))); err == nil && ms >= 0 {
+			f.Event, fields = strings.TrimPrefix(strings.TrimPrefix(line, "event:"), " "), true
+		case strings.HasPrefix(line, "retry:"):
+			if ms, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "retry:"))); retry != nil && err == nil && ms >= 0 {
 				retry(time.Duration(ms) * time.Millisecond)
 			}
+		default:
+			fields = true
 		}
 	}
 }
 
-// Listeners holds N open SSE connections through Pushpin that feed a
-// Tracker.
-type Listeners struct {
+// Streams holds open SSE connections, each read by a goroutine of its own.
+type Streams struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	t      *Tracker
 	// ReadErrs counts streams that ended with an error other than the
 	// cancellation that closes them.
 	ReadErrs atomic.Int64
 }
 
-// OpenListeners connects n listeners to url (an events URL through
-// Pushpin), at most parallel at a time, and returns once every one has its
-// response headers: Pushpin has the hold and has subscribed the channel.
-func OpenListeners(ctx context.Context, client *http.Client, url string, n, parallel int, t *Tracker) (*Listeners, error) {
-	lctx, cancel := context.WithCancel(ctx)
-	ls := &Listeners{cancel: cancel, t: t}
+// OpenStreams opens n event streams with client, at most parallel at a
+// time, and returns once every one has its response headers (through
+// Pushpin: it has the hold and has subscribed the channels). newRequest
+// builds the i-th request on ctx, the streams' own context; read consumes
+// the i-th body until it ends or the streams are closed.
+func OpenStreams(ctx context.Context, client *http.Client, n, parallel int,
+	newRequest func(ctx context.Context, i int) (*http.Request, error), read func(i int, body io.Reader) error) (*Streams, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	ss := &Streams{cancel: cancel}
 	sem := make(chan struct{}, parallel)
 	errc := make(chan error, n)
 	var opened sync.WaitGroup
-	for range n {
+	for i := range n {
 		opened.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer opened.Done()
 			defer func() { <-sem }()
-			req, err := http.NewRequestWithContext(lctx, http.MethodGet, url, nil)
+			req, err := newRequest(sctx, i)
 			if err != nil {
-				errc <- fmt.Errorf("listen request %s: %w", url, err)
+				errc <- fmt.Errorf("listen request: %w", err)
 				return
 			}
 			req.Header.Set("Accept", "text/event-stream")
 			resp, err := client.Do(req)
 			if err != nil {
-				errc <- fmt.Errorf("listen %s: %w", url, err)
+				errc <- fmt.Errorf("listen %s: %w", req.URL, err)
 				return
 			}
 			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 				body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 				_ = resp.Body.Close()
-				errc <- fmt.Errorf("listen %s: %s %s: %s", url, resp.Status, resp.Header.Get("Content-Type"), body)
+				errc <- fmt.Errorf("listen %s: %s %s: %s", req.URL, resp.Status, resp.Header.Get("Content-Type"), body)
 				return
 			}
-			ls.wg.Add(1)
+			ss.wg.Add(1)
 			go func() {
-				defer ls.wg.Done()
+				defer ss.wg.Done()
 				defer resp.Body.Close()
-				var seen int64
-				err := FrameIDs(resp.Body, func(id int64) {
-					now := time.Now()
-					if id <= seen {
-						t.Dups.Add(1)
-						return
-					}
-					seen = id
-					t.Record(id, now)
-				})
-				if err != nil && lctx.Err() == nil {
-					ls.ReadErrs.Add(1)
+				if err := read(i, resp.Body); err != nil && sctx.Err() == nil {
+					ss.ReadErrs.Add(1)
 				}
 			}()
 		}()
@@ -194,14 +205,47 @@ func OpenListeners(ctx context.Context, client *http.Client, url string, n, para
 	opened.Wait()
 	close(errc)
 	if err := <-errc; err != nil {
-		ls.Close()
+		ss.Close()
 		return nil, err
 	}
-	return ls, nil
+	return ss, nil
 }
 
 // Close closes every connection and waits for the readers.
-func (ls *Listeners) Close() {
-	ls.cancel()
-	ls.wg.Wait()
+func (ss *Streams) Close() {
+	ss.cancel()
+	ss.wg.Wait()
+}
+
+// Listeners holds N open SSE connections through Pushpin that feed a
+// Tracker.
+type Listeners struct {
+	*Streams
+}
+
+// OpenListeners connects n listeners to url (an events URL through
+// Pushpin), at most parallel at a time, and returns once every one has its
+// response headers: Pushpin has the hold and has subscribed the channel.
+// Each records the ids it receives in t.
+func OpenListeners(ctx context.Context, client *http.Client, url string, n, parallel int, t *Tracker) (*Listeners, error) {
+	newRequest := func(ctx context.Context, _ int) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	}
+	read := func(_ int, body io.Reader) error {
+		var seen int64
+		return FrameIDs(body, func(id int64) {
+			now := time.Now()
+			if id <= seen {
+				t.Dups.Add(1)
+				return
+			}
+			seen = id
+			t.Record(id, now)
+		})
+	}
+	ss, err := OpenStreams(ctx, client, n, parallel, newRequest, read)
+	if err != nil {
+		return nil, err
+	}
+	return &Listeners{Streams: ss}, nil
 }

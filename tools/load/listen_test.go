@@ -74,6 +74,28 @@ func TestTracker(t *testing.T) {
 	}
 }
 
+// TestReadAllFrames: frames without an id count too; comments, a block
+// holding only a retry field and an unterminated block are not frames.
+func TestReadAllFrames(t *testing.T) {
+	t.Parallel()
+	stream := ": keep-alive\n\n" +
+		"retry: 2000\n\n" +
+		"event: presence-list\ndata: {}\n\n" +
+		"id: 7\ndata: a message\n\n" +
+		":\n" +
+		"event: presence\r\ndata: {}\r\n\r\n" +
+		"id: x\nevent: typing\ndata: {}\n\n" +
+		"event: typing\ndata: {}\n" // unterminated: not a frame
+	var got []Frame
+	if err := ReadAllFrames(strings.NewReader(stream), func(f Frame) { got = append(got, f) }, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []Frame{{Event: "presence-list"}, {ID: 7, HasID: true}, {Event: "presence"}, {Event: "typing"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("frames = %+v, want %+v", got, want)
+	}
+}
+
 // TestReadFrames: frames carry their event type; retry fields are reported.
 func TestReadFrames(t *testing.T) {
 	t.Parallel()
@@ -83,7 +105,7 @@ func TestReadFrames(t *testing.T) {
 	if err := ReadFrames(strings.NewReader(stream), func(f Frame) { frames = append(frames, f) }, func(d time.Duration) { retries = append(retries, d) }); err != nil {
 		t.Fatal(err)
 	}
-	want := []Frame{{1, "message"}, {2, "stream-reset"}, {3, ""}}
+	want := []Frame{{1, true, "message"}, {2, true, "stream-reset"}, {3, true, ""}}
 	if !slices.Equal(frames, want) {
 		t.Errorf("frames = %v, want %v", frames, want)
 	}

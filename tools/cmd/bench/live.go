@@ -1,20 +1,17 @@
 package main
 
 import (
-	"github.com/fanout-chat/serverless-chat/tools/edge"
-	"github.com/fanout-chat/serverless-chat/tools/load"
-
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/fanout-chat/serverless-chat/tools/edge"
+	"github.com/fanout-chat/serverless-chat/tools/load"
 )
 
 // liveRoom is the room of the cost workload's live listeners.
@@ -40,8 +37,7 @@ type liveSample struct {
 // ?live=1, each as its own signed-in user (the edge stand-in's identity
 // cookie). They count the frames they receive by event type.
 type liveListeners struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	*load.Streams
 
 	mu     sync.Mutex
 	frames map[string]int
@@ -51,54 +47,32 @@ type liveListeners struct {
 // b.cfg.ConnectParallel at a time, as users live-0 … live-<n-1>, and
 // returns once each has its response headers.
 func (b *bench) openLive(ctx context.Context, room string, n int) (*liveListeners, error) {
-	lctx, cancel := context.WithCancel(ctx)
-	ls := &liveListeners{cancel: cancel, frames: map[string]int{}}
+	ls := &liveListeners{frames: map[string]int{}}
 	u := b.stack.URL() + "/room/" + room + "/events?live=1"
-	sem := make(chan struct{}, b.cfg.ConnectParallel)
-	errc := make(chan error, n)
-	var opened sync.WaitGroup
-	for i := range n {
-		opened.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer opened.Done()
-			defer func() { <-sem }()
-			req, err := http.NewRequestWithContext(lctx, http.MethodGet, u, nil)
-			if err != nil {
-				errc <- fmt.Errorf("live listen request %s: %w", u, err)
-				return
-			}
-			req.Header.Set("Accept", "text/event-stream")
-			req.Header.Set("Cookie", edge.UserCookie+"="+url.QueryEscape(fmt.Sprintf("live-%d", i)))
-			resp, err := b.listenClient.Do(req)
-			if err != nil {
-				errc <- fmt.Errorf("live listen %s: %w", u, err)
-				return
-			}
-			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-				body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-				_ = resp.Body.Close()
-				errc <- fmt.Errorf("live listen %s: %s %s: %s", u, resp.Status, resp.Header.Get("Content-Type"), body)
-				return
-			}
-			ls.wg.Add(1)
-			go func() {
-				defer ls.wg.Done()
-				defer resp.Body.Close()
-				_ = readEventTypes(resp.Body, func(event string) {
-					ls.mu.Lock()
-					ls.frames[event]++
-					ls.mu.Unlock()
-				})
-			}()
-		}()
+	newRequest := func(ctx context.Context, i int) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Cookie", edge.UserCookie+"="+url.QueryEscape(fmt.Sprintf("live-%d", i)))
+		return req, nil
 	}
-	opened.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
-		ls.close()
-		return nil, err
+	read := func(_ int, body io.Reader) error {
+		return load.ReadAllFrames(body, func(f load.Frame) {
+			event := f.Event
+			if event == "" {
+				event = "message"
+			}
+			ls.mu.Lock()
+			ls.frames[event]++
+			ls.mu.Unlock()
+		}, nil)
 	}
+	ss, err := load.OpenStreams(ctx, b.listenClient, n, b.cfg.ConnectParallel, newRequest, read)
+	if err != nil {
+		return nil, fmt.Errorf("live listeners: %w", err)
+	}
+	ls.Streams = ss
 	return ls, nil
 }
 
@@ -107,12 +81,6 @@ func (ls *liveListeners) counts() map[string]int {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	return maps.Clone(ls.frames)
-}
-
-// close closes every connection and waits for the readers.
-func (ls *liveListeners) close() {
-	ls.cancel()
-	ls.wg.Wait()
 }
 
 // minusFrames returns a − b by event type.
@@ -124,40 +92,6 @@ func minusFrames(a, b map[string]int) map[string]int {
 		}
 	}
 	return out
-}
-
-// readEventTypes reads an SSE stream and calls fn with the event type of
-// every complete frame ("message" when it names none), with or without an
-// id, when its terminating blank line arrives. Comments (keep-alives) are
-// not frames. It returns when r ends.
-func readEventTypes(r io.Reader, fn func(event string)) error {
-	br := bufio.NewReaderSize(r, 16<<10)
-	event, fields := "", false
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("read event stream: %w", err)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == "":
-			if fields {
-				if event == "" {
-					event = "message"
-				}
-				fn(event)
-			}
-			event, fields = "", false
-		case strings.HasPrefix(line, ":"):
-		case strings.HasPrefix(line, "event:"):
-			event, fields = strings.TrimPrefix(strings.TrimPrefix(line, "event:"), " "), true
-		default:
-			fields = true
-		}
-	}
 }
 
 // liveRun measures cfg.LiveListeners live listeners in liveRoom: opening
@@ -180,7 +114,7 @@ func (b *bench) liveRun(ctx context.Context, cfg costConfig) (liveSample, error)
 	if err != nil {
 		return s, fmt.Errorf("cost: open %d live listeners: %w", n, err)
 	}
-	defer ls.close()
+	defer ls.Close()
 	// The holds, then Pushpin's check of each a second later; the next
 	// links come a LINK_TIMEOUT after the holds, so settling stops there.
 	b.calls.Settle(ctx, load.RouteStream, 1500*time.Millisecond, s.LinkTimeout)

@@ -4,7 +4,6 @@ import (
 	"github.com/fanout-chat/serverless-chat/tools/load"
 
 	"math"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,23 +115,6 @@ func TestCostLive(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
-	}
-}
-
-func TestReadEventTypes(t *testing.T) {
-	t.Parallel()
-	stream := ": keep-alive\n\n" +
-		"event: presence-list\ndata: {}\n\n" +
-		"id: 7\ndata: a message\n\n" +
-		":\n" +
-		"event: presence\r\ndata: {}\r\n\r\n" +
-		"event: typing\ndata: {}\n" // unterminated: not a frame
-	var got []string
-	if err := readEventTypes(strings.NewReader(stream), func(e string) { got = append(got, e) }); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"presence-list", "message", "presence"}; !slices.Equal(got, want) {
-		t.Errorf("event types = %q, want %q", got, want)
 	}
 }
 
