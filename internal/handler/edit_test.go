@@ -131,7 +131,7 @@ func TestEditRefused(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.status, resp.Body)
 			}
-			if got := errorOf(t, resp); got != tt.msg {
+			if got := testkit.ErrorOf(t, resp); got != tt.msg {
 				t.Errorf("error = %q, want %q", got, tt.msg)
 			}
 			if tt.status != 409 && (f.lastID(t, testRoom) != before || len(f.pub.Published()) != pubs) {
@@ -223,7 +223,7 @@ func TestReact(t *testing.T) {
 		if resp.StatusCode != tt.status {
 			t.Errorf("%s: status %d, want %d; %s", tt.name, resp.StatusCode, tt.status, resp.Body)
 		}
-		errorOf(t, resp)
+		testkit.ErrorOf(t, resp)
 	}
 	if err := f.svc.Delete(context.Background(), testRoom, 1, "bob"); err != nil {
 		t.Fatal(err)

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -55,29 +53,6 @@ func newFixture(t *testing.T) *fixture {
 func withRawBody(ev events.APIGatewayV2HTTPRequest, body []byte) events.APIGatewayV2HTTPRequest {
 	ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 	return ev
-}
-
-func withQuery(ev events.APIGatewayV2HTTPRequest, q string) events.APIGatewayV2HTTPRequest {
-	ev.RawQueryString = q
-	ev.QueryStringParameters = nil
-	return ev
-}
-
-// errorOf decodes an error answer, failing if it is not {"error": "..."}.
-func errorOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
-	t.Helper()
-	if ct := resp.Headers["Content-Type"]; !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("error Content-Type = %q, want application/json", ct)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("error body %q is not JSON: %v", resp.Body, err)
-	}
-	msg, ok := body["error"].(string)
-	if !ok || len(body) != 1 {
-		t.Fatalf("error body = %s, want {\"error\": \"...\"}", resp.Body)
-	}
-	return msg
 }
 
 // seed sends texts to room as user through the service and returns the

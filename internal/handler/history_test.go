@@ -62,7 +62,7 @@ func TestHistoryPages(t *testing.T) {
 			for i := 0; i < tt.seed; i++ {
 				f.seed(t, testRoom, "alice", "message")
 			}
-			resp := testkit.Invoke(t, f.history, withQuery(testkit.Event(t, "history-messages.json"), tt.query))
+			resp := testkit.Invoke(t, f.history, testkit.WithQuery(testkit.Event(t, "history-messages.json"), tt.query))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d; body %s", resp.StatusCode, resp.Body)
 			}
@@ -146,12 +146,12 @@ func TestHistoryErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			ev := withQuery(testkit.WithPath(testkit.Event(t, "history-messages.json"), tt.method, tt.path), tt.query)
+			ev := testkit.WithQuery(testkit.WithPath(testkit.Event(t, "history-messages.json"), tt.method, tt.path), tt.query)
 			resp := testkit.Invoke(t, f.history, ev)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
-			if got := errorOf(t, resp); got != tt.wantError {
+			if got := testkit.ErrorOf(t, resp); got != tt.wantError {
 				t.Errorf("error = %q, want %q", got, tt.wantError)
 			}
 		})

@@ -246,7 +246,7 @@ func TestSendRejected(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
-			if got := errorOf(t, resp); got != tt.wantError {
+			if got := testkit.ErrorOf(t, resp); got != tt.wantError {
 				t.Errorf("error = %q, want %q", got, tt.wantError)
 			}
 			for _, room := range []string{testRoom, "devops-exchange-ldn", "nowhere"} {
@@ -269,7 +269,7 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("status = %d, want 500", resp.StatusCode)
 	}
-	if got := errorOf(t, resp); got != "internal error" {
+	if got := testkit.ErrorOf(t, resp); got != "internal error" {
 		t.Errorf("error = %q, want internal error", got)
 	}
 	if strings.Contains(resp.Body, "secret") {
@@ -366,7 +366,7 @@ func TestDelete(t *testing.T) {
 				}
 				return
 			}
-			if got := errorOf(t, resp); got != tt.wantError {
+			if got := testkit.ErrorOf(t, resp); got != tt.wantError {
 				t.Errorf("error = %q, want %q", got, tt.wantError)
 			}
 			if len(pubs) != 1 || f.lastID(t, testRoom) != 1 {
@@ -422,7 +422,7 @@ func TestAdmin(t *testing.T) {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
 			if tt.wantError != "" {
-				if got := errorOf(t, resp); got != tt.wantError {
+				if got := testkit.ErrorOf(t, resp); got != tt.wantError {
 					t.Errorf("error = %q, want %q", got, tt.wantError)
 				}
 			}
@@ -471,7 +471,7 @@ func TestSendRouting(t *testing.T) {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
 			want := map[int]string{404: "Not Found", 405: "Method Not Allowed"}[tt.wantStatus]
-			if got := errorOf(t, resp); got != want {
+			if got := testkit.ErrorOf(t, resp); got != want {
 				t.Errorf("error = %q, want %q", got, want)
 			}
 			if allow := resp.Headers["Allow"]; allow != tt.wantAllow {

@@ -118,7 +118,7 @@ func TestTypingRefused(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d %s, want %d", resp.StatusCode, resp.Body, tt.status)
 			}
-			if msg := errorOf(t, resp); tt.msg != "" && msg != tt.msg {
+			if msg := testkit.ErrorOf(t, resp); tt.msg != "" && msg != tt.msg {
 				t.Errorf("error %q, want %q", msg, tt.msg)
 			}
 			if n := len(pub.Published()); n != 0 {

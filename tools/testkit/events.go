@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -88,4 +89,30 @@ func WithHeader(ev events.APIGatewayV2HTTPRequest, name, value string) events.AP
 func WithBody(ev events.APIGatewayV2HTTPRequest, body string) events.APIGatewayV2HTTPRequest {
 	ev.Body, ev.IsBase64Encoded = body, false
 	return ev
+}
+
+// WithQuery returns ev with q as its raw query string (its parsed
+// parameters cleared: the handlers read the raw string).
+func WithQuery(ev events.APIGatewayV2HTTPRequest, q string) events.APIGatewayV2HTTPRequest {
+	ev.RawQueryString = q
+	ev.QueryStringParameters = nil
+	return ev
+}
+
+// ErrorOf decodes an error answer and returns its message, failing t if
+// the answer is not JSON of the form {"error": "..."}.
+func ErrorOf(t testing.TB, resp events.APIGatewayV2HTTPResponse) string {
+	t.Helper()
+	if ct := resp.Headers["Content-Type"]; !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("error Content-Type = %q, want application/json", ct)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", resp.Body, err)
+	}
+	msg, ok := body["error"].(string)
+	if !ok || len(body) != 1 {
+		t.Fatalf("error body = %s, want {\"error\": \"...\"}", resp.Body)
+	}
+	return msg
 }

@@ -3,14 +3,11 @@ package stream
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
@@ -58,29 +55,6 @@ func newFixture(t *testing.T) *fixture {
 	// Suspicion off: these tests pin the rest of the hold; TestStreamSuspect covers it.
 	f.stream = New(f.svc, v, Options{LinkTimeout: 120 * time.Second, KeepAlive: 20 * time.Second, SuspectWindow: -1}, handler.WithLogger(log))
 	return f
-}
-
-func withQuery(ev events.APIGatewayV2HTTPRequest, q string) events.APIGatewayV2HTTPRequest {
-	ev.RawQueryString = q
-	ev.QueryStringParameters = nil
-	return ev
-}
-
-// errorOf decodes an error answer, failing if it is not {"error": "..."}.
-func errorOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
-	t.Helper()
-	if ct := resp.Headers["Content-Type"]; !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("error Content-Type = %q, want application/json", ct)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("error body %q is not JSON: %v", resp.Body, err)
-	}
-	msg, ok := body["error"].(string)
-	if !ok || len(body) != 1 {
-		t.Fatalf("error body = %s, want {\"error\": \"...\"}", resp.Body)
-	}
-	return msg
 }
 
 // sigToken signs a Grip-Sig as Pushpin does (HS256, iss, exp).

@@ -105,7 +105,7 @@ func TestLiveStream(t *testing.T) {
 	// bob opened the room a minute ago, from the page (?live=1).
 	open := func(user, query string) (status int, headers map[string]string, body string) {
 		t.Helper()
-		ev := withQuery(testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "x-user", user), query)
+		ev := testkit.WithQuery(testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "x-user", user), query)
 		resp := testkit.Invoke(t, f.live, ev)
 		return resp.StatusCode, resp.Headers, resp.Body
 	}
@@ -143,7 +143,7 @@ func TestLiveStream(t *testing.T) {
 	// link; refreshed moments ago, so neither written nor published again.
 	f.advance(time.Second)
 	next := func(query string) (int, map[string]string, string) {
-		ev := withQuery(testkit.WithHeader(testkit.Event(t, "stream-events-next-link.json"), "grip-sig", validSig(t)), query)
+		ev := testkit.WithQuery(testkit.WithHeader(testkit.Event(t, "stream-events-next-link.json"), "grip-sig", validSig(t)), query)
 		resp := testkit.Invoke(t, f.live, ev)
 		return resp.StatusCode, resp.Headers, resp.Body
 	}
@@ -191,7 +191,7 @@ func TestLiveStreamVisitors(t *testing.T) {
 			if tt.gripLast {
 				ev = testkit.WithHeader(ev, "grip-last", "room-devops-bcn; last-id=0")
 			}
-			resp := testkit.Invoke(t, f.live, withQuery(ev, tt.query))
+			resp := testkit.Invoke(t, f.live, testkit.WithQuery(ev, tt.query))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
@@ -237,7 +237,7 @@ func TestStreamWithoutLive(t *testing.T) {
 		h           http.Handler
 	}{{"presence, no live=1", "lastEventId=0", f.live}, {"no presence, live=1", "lastEventId=0&live=1", f.stream}} {
 		name := c.name
-		resp := testkit.Invoke(t, c.h, withQuery(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), c.query))
+		resp := testkit.Invoke(t, c.h, testkit.WithQuery(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), c.query))
 		if resp.Headers["Grip-Channel"] != "room-devops-bcn; prev-id=1" || resp.Headers["Grip-Link"] != "</room/devops-bcn/events?lastEventId=1>; rel=next; timeout=120" {
 			t.Errorf("%s: Grip-Channel %q, Grip-Link %q", name, resp.Headers["Grip-Channel"], resp.Headers["Grip-Link"])
 		}
@@ -256,7 +256,7 @@ func TestLiveStreamPresenceFails(t *testing.T) {
 	t.Parallel()
 	f := newLiveFixture(t)
 	f.presence.Err = chattest.ErrPublish
-	resp := testkit.Invoke(t, f.live, withQuery(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "live=1"))
+	resp := testkit.Invoke(t, f.live, testkit.WithQuery(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "live=1"))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Headers["Grip-Channel"], "room-devops-bcn-live") || strings.Contains(resp.Body, "presence") {
 		t.Errorf("answer %d %v %q; want the live hold without presence", resp.StatusCode, resp.Headers, resp.Body)
 	}

@@ -67,7 +67,7 @@ func TestStreamHold(t *testing.T) {
 			for k, v := range tt.headers {
 				ev = testkit.WithHeader(ev, k, v)
 			}
-			ev = withQuery(ev, tt.query)
+			ev = testkit.WithQuery(ev, tt.query)
 			resp := testkit.Invoke(t, f.stream, ev)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d; body %s", resp.StatusCode, resp.Body)
@@ -195,7 +195,7 @@ func TestStreamRefused(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, resp.Body)
 			}
-			if got := errorOf(t, resp); got != tt.wantError {
+			if got := testkit.ErrorOf(t, resp); got != tt.wantError {
 				t.Errorf("error = %q, want %q", got, tt.wantError)
 			}
 			for _, h := range []string{"Grip-Hold", "Grip-Channel", "Grip-Link"} {
@@ -245,7 +245,7 @@ func TestStreamBadResumePoint(t *testing.T) {
 				case "Last-Event-ID":
 					ev = testkit.WithHeader(ev, "last-event-id", v)
 				case "lastEventId":
-					ev = withQuery(ev, "lastEventId="+url.QueryEscape(v))
+					ev = testkit.WithQuery(ev, "lastEventId="+url.QueryEscape(v))
 				case "Grip-Last":
 					ev = testkit.WithHeader(ev, "grip-last", "room-devops-bcn; last-id="+v)
 				}
@@ -253,7 +253,7 @@ func TestStreamBadResumePoint(t *testing.T) {
 				if resp.StatusCode != http.StatusBadRequest {
 					t.Fatalf("status = %d, want 400; body %s", resp.StatusCode, resp.Body)
 				}
-				if got := errorOf(t, resp); got != msg {
+				if got := testkit.ErrorOf(t, resp); got != msg {
 					t.Errorf("error = %q, want %q", got, msg)
 				}
 				if v, ok := resp.Headers["Grip-Hold"]; ok {
@@ -401,7 +401,7 @@ func TestStreamSuspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := withQuery(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), tt.query)
+			ev := testkit.WithQuery(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), tt.query)
 			if tt.gripLast != "" {
 				ev = testkit.WithHeader(ev, "grip-last", "room-devops-bcn; last-id="+tt.gripLast)
 			}
