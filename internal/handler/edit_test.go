@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/internal/limit"
 	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
@@ -21,7 +22,7 @@ type eventT = events.APIGatewayV2HTTPRequest
 func TestEdit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	sent := f.seed(t, testRoom, "alice", "Hello world")[0]
+	sent := chattest.Seed(t, f.svc, testRoom, "alice", "Hello world")[0]
 	ev := testkit.Event(t, "send-edit-message.json")
 
 	resp := testkit.Invoke(t, f.send, ev)
@@ -124,8 +125,8 @@ func TestEditRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.seed(t, testRoom, "alice", "original")
-			before := f.lastID(t, testRoom)
+			chattest.Seed(t, f.svc, testRoom, "alice", "original")
+			before := f.store.LastID(t, testRoom)
 			pubs := len(f.pub.Published())
 			resp := testkit.Invoke(t, f.send, tt.ev(f))
 			if resp.StatusCode != tt.status {
@@ -134,7 +135,7 @@ func TestEditRefused(t *testing.T) {
 			if got := testkit.ErrorOf(t, resp); got != tt.msg {
 				t.Errorf("error = %q, want %q", got, tt.msg)
 			}
-			if tt.status != 409 && (f.lastID(t, testRoom) != before || len(f.pub.Published()) != pubs) {
+			if tt.status != 409 && (f.store.LastID(t, testRoom) != before || len(f.pub.Published()) != pubs) {
 				t.Error("a refused edit stored or published something")
 			}
 			if page, _ := f.svc.History(context.Background(), testRoom, 0, 1); tt.status != 409 && page.Messages[0].Text != "original" {
@@ -147,7 +148,7 @@ func TestEditRefused(t *testing.T) {
 func TestEditFiltersProfanity(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "alice", "fine")
+	chattest.Seed(t, f.svc, testRoom, "alice", "fine")
 	resp := testkit.Invoke(t, f.send, testkit.WithBody(testkit.Event(t, "send-edit-message.json"), `{"text":"oh shit"}`))
 	if m := decodeMessage(t, resp); resp.StatusCode != 200 || strings.Contains(m.Text, "shit") {
 		t.Errorf("edit = %d %+v, want the word masked as in a send", resp.StatusCode, m)
@@ -157,7 +158,7 @@ func TestEditFiltersProfanity(t *testing.T) {
 func TestReact(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "bob", "party?")
+	chattest.Seed(t, f.svc, testRoom, "bob", "party?")
 	ev := testkit.Event(t, "send-react-message.json")
 	type answer struct {
 		ID      int64  `json:"id"`
@@ -236,7 +237,7 @@ func TestReact(t *testing.T) {
 func TestEditAndReactRateLimited(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "alice", "one")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one")
 	send, _ := limitedSend(t, f, limit.Rules{
 		limit.ActionEdit:  {Rate: 1, Per: time.Minute, Burst: 1},
 		limit.ActionReact: {Rate: 1, Per: time.Minute, Burst: 1},

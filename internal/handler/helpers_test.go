@@ -2,7 +2,6 @@ package handler
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
@@ -53,29 +52,4 @@ func newFixture(t *testing.T) *fixture {
 func withRawBody(ev events.APIGatewayV2HTTPRequest, body []byte) events.APIGatewayV2HTTPRequest {
 	ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 	return ev
-}
-
-// seed sends texts to room as user through the service and returns the
-// messages.
-func (f *fixture) seed(t *testing.T, room, user string, texts ...string) []chat.Message {
-	t.Helper()
-	var out []chat.Message
-	for _, text := range texts {
-		m, _, err := f.svc.Send(context.Background(), chat.SendInput{Room: room, User: user, Text: text})
-		if err != nil {
-			t.Fatalf("seed %q: %v", text, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// lastID returns the room's last event id in the store.
-func (f *fixture) lastID(t *testing.T, room string) int64 {
-	t.Helper()
-	id, err := f.store.LastEventID(context.Background(), room)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

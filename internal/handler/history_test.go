@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
@@ -60,7 +61,7 @@ func TestHistoryPages(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			for i := 0; i < tt.seed; i++ {
-				f.seed(t, testRoom, "alice", "message")
+				chattest.Seed(t, f.svc, testRoom, "alice", "message")
 			}
 			resp := testkit.Invoke(t, f.history, testkit.WithQuery(testkit.Event(t, "history-messages.json"), tt.query))
 			if resp.StatusCode != http.StatusOK {
@@ -110,7 +111,7 @@ func TestHistoryPages(t *testing.T) {
 func TestHistoryCapturedOlderPage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "alice", "one", "two", "three", "four")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one", "two", "three", "four")
 	resp := testkit.Invoke(t, f.history, testkit.Event(t, "history-messages-before.json")) // before=3&limit=2
 	var p pageJSON
 	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {

@@ -55,7 +55,7 @@ func TestSendRateLimited(t *testing.T) {
 	if n := len(f.pub.Published()); n != 2 {
 		t.Errorf("publishes = %d, want 2: a refused send publishes nothing", n)
 	}
-	if last := f.lastID(t, testRoom); last != 2 {
+	if last := f.store.LastID(t, testRoom); last != 2 {
 		t.Errorf("last id = %d, want 2: a refused send stores nothing", last)
 	}
 	// Another user has a bucket of their own.

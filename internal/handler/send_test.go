@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
@@ -61,7 +62,7 @@ func TestSendCreatesThenRepeatsIdempotently(t *testing.T) {
 	if n := len(f.pub.Published()); n != 1 {
 		t.Errorf("publishes after repeat = %d, want 1", n)
 	}
-	if last := f.lastID(t, testRoom); last != 1 {
+	if last := f.store.LastID(t, testRoom); last != 1 {
 		t.Errorf("room last id = %d, want 1", last)
 	}
 }
@@ -250,7 +251,7 @@ func TestSendRejected(t *testing.T) {
 				t.Errorf("error = %q, want %q", got, tt.wantError)
 			}
 			for _, room := range []string{testRoom, "devops-exchange-ldn", "nowhere"} {
-				if last := f.lastID(t, room); last != 0 {
+				if last := f.store.LastID(t, room); last != 0 {
 					t.Errorf("room %s has last id %d after a refused send, want 0", room, last)
 				}
 			}
@@ -308,7 +309,7 @@ func TestSendSucceedsWhenPublishFails(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("status = %d, want 201 (the event is stored; the next link recovers it)", resp.StatusCode)
 	}
-	if last := f.lastID(t, testRoom); last != 1 {
+	if last := f.store.LastID(t, testRoom); last != 1 {
 		t.Errorf("last id = %d, want 1", last)
 	}
 	// Counted for the PublishFailureAlarm: an EMF record in the log line.
@@ -347,7 +348,7 @@ func TestDelete(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.seed(t, testRoom, "alice", "first")
+			chattest.Seed(t, f.svc, testRoom, "alice", "first")
 			ev := testkit.WithPath(testkit.Event(t, "send-delete-message.json"), "DELETE", tt.path)
 			for k, v := range tt.headers {
 				ev = testkit.WithHeader(ev, k, v)
@@ -369,8 +370,8 @@ func TestDelete(t *testing.T) {
 			if got := testkit.ErrorOf(t, resp); got != tt.wantError {
 				t.Errorf("error = %q, want %q", got, tt.wantError)
 			}
-			if len(pubs) != 1 || f.lastID(t, testRoom) != 1 {
-				t.Errorf("a refused delete changed the room: %d publishes, last id %d", len(pubs), f.lastID(t, testRoom))
+			if len(pubs) != 1 || f.store.LastID(t, testRoom) != 1 {
+				t.Errorf("a refused delete changed the room: %d publishes, last id %d", len(pubs), f.store.LastID(t, testRoom))
 			}
 		})
 	}
@@ -408,9 +409,9 @@ func TestAdmin(t *testing.T) {
 			if tt.noAdminKey {
 				h = NewSendHandler(f.svc, Auth{APIKeys: []string{testAPIKey}})
 			}
-			f.seed(t, testRoom, "alice", "from alice")
-			f.seed(t, testRoom, "bob", "from bob")
-			f.seed(t, "devops-exchange-ldn", "alice", "alice in london")
+			chattest.Seed(t, f.svc, testRoom, "alice", "from alice")
+			chattest.Seed(t, f.svc, testRoom, "bob", "from bob")
+			chattest.Seed(t, f.svc, "devops-exchange-ldn", "alice", "alice in london")
 			before := len(f.pub.Published())
 
 			ev := testkit.WithHeader(testkit.Event(t, tt.event), "x-api-key", tt.key)
@@ -477,7 +478,7 @@ func TestSendRouting(t *testing.T) {
 			if allow := resp.Headers["Allow"]; allow != tt.wantAllow {
 				t.Errorf("Allow = %q, want %q", allow, tt.wantAllow)
 			}
-			if f.lastID(t, testRoom) != 0 {
+			if f.store.LastID(t, testRoom) != 0 {
 				t.Error("a misrouted request stored something")
 			}
 		})

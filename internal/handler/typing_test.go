@@ -67,7 +67,7 @@ func TestTyping(t *testing.T) {
 	if n := len(f.pub.Published()); n != 0 {
 		t.Errorf("%d publishes through the chat service, want 0", n)
 	}
-	if last := f.lastID(t, testRoom); last != 0 {
+	if last := f.store.LastID(t, testRoom); last != 0 {
 		t.Errorf("last id = %d, want 0: typing is not an event", last)
 	}
 }

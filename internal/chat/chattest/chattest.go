@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
@@ -398,4 +399,29 @@ func (p *Publisher) Published() []Publish {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]Publish(nil), p.published...)
+}
+
+// Seed sends texts to room as user through svc and returns the messages,
+// failing t on an error.
+func Seed(t testing.TB, svc *chat.Service, room, user string, texts ...string) []chat.Message {
+	t.Helper()
+	var out []chat.Message
+	for _, text := range texts {
+		m, _, err := svc.Send(context.Background(), chat.SendInput{Room: room, User: user, Text: text})
+		if err != nil {
+			t.Fatalf("seed %q: %v", text, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// LastID returns room's last event id, failing t on an error.
+func (s *Store) LastID(t testing.TB, room string) int64 {
+	t.Helper()
+	id, err := s.LastEventID(context.Background(), room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

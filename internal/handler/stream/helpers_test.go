@@ -2,7 +2,6 @@ package stream
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -69,29 +68,4 @@ func sigToken(t *testing.T, key string, method jwt.SigningMethod, claims jwt.Map
 
 func validSig(t *testing.T) string {
 	return sigToken(t, testSigKey, jwt.SigningMethodHS256, jwt.MapClaims{"iss": "pushpin", "exp": time.Now().Add(time.Hour).Unix()})
-}
-
-// seed sends texts to room as user through the service and returns the
-// messages.
-func (f *fixture) seed(t *testing.T, room, user string, texts ...string) []chat.Message {
-	t.Helper()
-	var out []chat.Message
-	for _, text := range texts {
-		m, _, err := f.svc.Send(context.Background(), chat.SendInput{Room: room, User: user, Text: text})
-		if err != nil {
-			t.Fatalf("seed %q: %v", text, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// lastID returns the room's last event id in the store.
-func (f *fixture) lastID(t *testing.T, room string) int64 {
-	t.Helper()
-	id, err := f.store.LastEventID(context.Background(), room)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

@@ -100,7 +100,7 @@ func frameData(t *testing.T, body, typ string) map[string]any {
 func TestLiveStream(t *testing.T) {
 	t.Parallel()
 	f := newLiveFixture(t)
-	f.seed(t, testRoom, "alice", "one", "two")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one", "two")
 
 	// bob opened the room a minute ago, from the page (?live=1).
 	open := func(user, query string) (status int, headers map[string]string, body string) {
@@ -231,7 +231,7 @@ func TestLiveStreamVisitors(t *testing.T) {
 func TestStreamWithoutLive(t *testing.T) {
 	t.Parallel()
 	f := newLiveFixture(t)
-	f.seed(t, testRoom, "alice", "one")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one")
 	for _, c := range []struct {
 		name, query string
 		h           http.Handler

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fanout-chat/serverless-chat/internal/chat"
+	"github.com/fanout-chat/serverless-chat/internal/chat/chattest"
 	"github.com/fanout-chat/serverless-chat/tools/testkit"
 )
 
@@ -59,7 +60,7 @@ func TestStreamHold(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.seed(t, testRoom, "alice", "one", "two", "three")
+			chattest.Seed(t, f.svc, testRoom, "alice", "one", "two", "three")
 			if tt.expire > 0 {
 				f.store.Expire(testRoom, tt.expire)
 			}
@@ -100,7 +101,7 @@ func TestStreamHold(t *testing.T) {
 func TestStreamNextLinkCaptured(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "alice", "one", "two")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one", "two")
 	if err := f.svc.Delete(t.Context(), testRoom, 1, "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestStreamNextLinkCaptured(t *testing.T) {
 func TestStreamTombstoneSkipped(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "alice", "one", "two")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one", "two")
 	if err := f.svc.Delete(t.Context(), testRoom, 2, "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func TestStreamBadResumePoint(t *testing.T) {
 			t.Run(where+" "+v, func(t *testing.T) {
 				t.Parallel()
 				f := newFixture(t)
-				f.seed(t, testRoom, "alice", "one")
+				chattest.Seed(t, f.svc, testRoom, "alice", "one")
 				ev := testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t))
 				switch where {
 				case "Last-Event-ID":
@@ -270,7 +271,7 @@ func TestStreamBadResumePoint(t *testing.T) {
 func TestStreamRetryField(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "alice", "one")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one")
 	draws := []float64{0, 0.5, 0.999}
 	i := 0
 	h := New(f.svc, f.verifier, Options{LinkTimeout: 120 * time.Second,
@@ -301,7 +302,7 @@ func TestStreamCatchUp(t *testing.T) {
 	for i := range texts {
 		texts[i] = "m" + strconv.Itoa(i+1)
 	}
-	f.seed(t, testRoom, "alice", texts...)
+	chattest.Seed(t, f.svc, testRoom, "alice", texts...)
 	total := int64(len(texts))
 	sig := validSig(t)
 	get := func(t *testing.T, hdr, val string) (ids []string, resp events.APIGatewayV2HTTPResponse) {
@@ -354,7 +355,7 @@ func TestStreamTooFarBehindIsReset(t *testing.T) {
 	for i := range texts {
 		texts[i] = "m"
 	}
-	f.seed(t, testRoom, "alice", texts...)
+	chattest.Seed(t, f.svc, testRoom, "alice", texts...)
 	last := strconv.Itoa(len(texts))
 	for _, after := range []string{"1", "2"} {
 		ev := testkit.WithHeader(testkit.WithHeader(testkit.Event(t, "stream-events.json"), "grip-sig", validSig(t)), "last-event-id", after)
@@ -379,7 +380,7 @@ func TestStreamTooFarBehindIsReset(t *testing.T) {
 func TestStreamSuspect(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.seed(t, testRoom, "alice", "one", "two", "three")
+	chattest.Seed(t, f.svc, testRoom, "alice", "one", "two", "three")
 	now := time.Unix(1_800_000_000, 0)
 	h := New(f.svc, f.verifier, Options{LinkTimeout: 120 * time.Second, Now: func() time.Time { return now }})
 	ts := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
